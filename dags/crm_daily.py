@@ -1,0 +1,102 @@
+"""crm_daily: one business day, sources to campaign files. Wiring only; the work is in python_tasks."""
+from __future__ import annotations
+
+from airflow.sdk import TriggerRule, dag, task
+
+from crm_common import (
+    CAMPAIGN_FILES,
+    CLUSTERS,
+    COREBANK_CONN_ID,
+    DEFAULT_ARGS,
+    MARTS,
+    RAW_CHANNEL,
+    RAW_COREBANK,
+    START_DATE,
+    business_date,
+    warehouse_dsn,
+)
+
+
+@dag(
+    dag_id="crm_daily",
+    schedule="@daily",
+    start_date=START_DATE,
+    catchup=False,
+    max_active_runs=1,  # one daily build at a time: marts are rebuilt in place
+    default_args=DEFAULT_ARGS,
+    tags=["crm"],
+    doc_md=__doc__,
+)
+def crm_daily():
+    @task(outlets=[RAW_COREBANK])
+    def extract_corebank(ds: str, run_id: str) -> dict:
+        from python_tasks.ingest.corebank import load_corebank
+
+        return load_corebank(warehouse_dsn(COREBANK_CONN_ID), warehouse_dsn(), business_date(ds), run_id)
+
+    @task(outlets=[RAW_CHANNEL])
+    def load_channel_drops(ds: str, run_id: str) -> dict:
+        from python_tasks.config import Settings
+        from python_tasks.ingest.landing import load_landing
+
+        return load_landing(warehouse_dsn(), Settings.from_env().landing_dir, business_date(ds), run_id)
+
+    @task(outlets=[MARTS])
+    def dbt_build(ds: str) -> dict:
+        from python_tasks.access import ensure_roles
+        from python_tasks.transform.dbt_build import build
+
+        ensure_roles(warehouse_dsn())
+        return build(warehouse_dsn(), business_date(ds))
+
+    @task(outlets=[CLUSTERS])
+    def cluster_customers(ds: str) -> dict:
+        from python_tasks.clustering import run_clustering
+
+        return run_clustering(warehouse_dsn(), business_date(ds))
+
+    @task
+    def build_campaign_lists(ds: str) -> dict:
+        from python_tasks.exports.audience import build_campaign_members
+
+        return build_campaign_members(warehouse_dsn(), business_date(ds))
+
+    @task
+    def quality_gate(ds: str, run_id: str) -> dict:
+        from python_tasks.config import Settings
+        from python_tasks.config import EXPECTATIONS_DIR
+        from python_tasks.quality import enforce, run_quality_gate
+
+        settings = Settings.from_env()
+        result = run_quality_gate(warehouse_dsn(), business_date(ds), run_id, suites_dir=EXPECTATIONS_DIR,
+                                  docs_dir=settings.reports_dir / "data_docs")
+        enforce(result)  # a critical failure fails this task, so exports never start
+        return {"passed": result.passed, "failures": len(result.failures), "docs": result.docs_path}
+
+    @task(outlets=[CAMPAIGN_FILES])
+    def export_campaigns(ds: str, run_id: str) -> list[dict]:
+        from python_tasks.config import Settings
+        from python_tasks.exports.files import export_campaign_files
+
+        return export_campaign_files(warehouse_dsn(), business_date(ds), run_id, Settings.from_env().export_dir)
+
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def run_summary(ds: str, run_id: str) -> dict:
+        from python_tasks.config import Settings
+        from python_tasks.reporting import run_summary as report
+
+        summary = report.collect(warehouse_dsn(), business_date(ds), run_id)
+        path = report.write(summary, Settings.from_env().reports_dir)
+        report.log_and_check(summary)  # the summary is the last task: it must fail an incomplete run
+        return {"summary_path": str(path)}
+
+    loaded = [extract_corebank(), load_channel_drops()]
+    built = dbt_build()
+    clustered = cluster_customers()
+    lists = build_campaign_lists()
+    gate = quality_gate()
+    exported = export_campaigns()
+    loaded >> built >> clustered >> lists >> gate >> exported >> run_summary()
+
+
+crm_daily()

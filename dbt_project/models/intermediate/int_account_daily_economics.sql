@@ -1,0 +1,53 @@
+-- One row per account and day of the activity window: balance and what it earned or cost the bank.
+with balances as (
+    select * from {{ ref('stg_corebank__daily_balances') }}
+),
+
+accounts as (
+    select * from {{ ref('stg_corebank__accounts') }}
+),
+
+products as (
+    select * from {{ ref('stg_corebank__products') }}
+),
+
+economics as (
+    select * from {{ ref('product_economics') }}
+),
+
+customers as (
+    select * from {{ ref('stg_corebank__customers') }}
+),
+
+window_balances as (
+    select *
+    from balances
+    where balance_date <= {{ as_of_date() }}
+      and balance_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
+),
+
+final as (
+    select
+        window_balances.account_id,
+        accounts.customer_id,
+        window_balances.balance_date,
+        products.product_type,
+        economics.balance_side,
+        window_balances.balance_cny,
+        -- Margin per day against the funds-transfer-pricing rate: deposits earn ftp minus what
+        -- the bank pays, loans earn what the customer pays minus ftp, wealth earns a fee.
+        case economics.balance_side
+            when 'deposit' then window_balances.balance_cny * (economics.ftp_rate - products.customer_rate) / 365.0
+            when 'loan' then window_balances.balance_cny * (products.customer_rate - economics.ftp_rate) / 365.0
+            when 'wealth' then window_balances.balance_cny * economics.wealth_fee_rate / 365.0
+        end as daily_margin_cny,
+        economics.annual_account_cost_cny / 365.0 as daily_account_cost_cny
+    from window_balances
+    inner join accounts on window_balances.account_id = accounts.account_id
+    inner join products on accounts.product_code = products.product_code
+    inner join economics on products.product_type = economics.product_type
+    inner join customers on accounts.customer_id = customers.customer_id
+    where not customers.is_erased
+)
+
+select * from final

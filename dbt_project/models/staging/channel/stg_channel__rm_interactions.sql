@@ -1,0 +1,16 @@
+with source as (
+    {{ latest_version(source('channel', 'rm_interactions'), 'interaction_id', '_loaded_at desc, _source_line desc') }}
+),
+
+final as (
+    select
+        interaction_id,
+        customer_id,
+        rm_id,
+        interaction_ts::timestamptz as interaction_ts,
+        interaction_type,
+        note
+    from source
+)
+
+select * from final

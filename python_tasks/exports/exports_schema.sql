@@ -1,0 +1,37 @@
+create schema if not exists exports;
+create schema if not exists ops;
+
+-- Who is on which campaign list for a date. Built before the DQ gate, exported after it.
+create table if not exists exports.campaign_members (
+    as_of_date     date not null,
+    campaign_code  text not null,
+    customer_id    text not null,
+    full_name      text,
+    mobile         text,
+    channel        text not null,
+    tier_code      text not null,
+    cluster_id     integer,
+    reason         text,
+    primary key (as_of_date, campaign_code, customer_id)
+);
+
+-- How many were left off each list, and why: marketing asks.
+create table if not exists ops.export_suppressions (
+    as_of_date     date not null,
+    campaign_code  text not null,
+    reason         text not null,
+    customers      bigint not null,
+    primary key (as_of_date, campaign_code, reason)
+);
+
+create table if not exists ops.export_log (
+    export_id      bigserial primary key,
+    run_id         text not null,
+    as_of_date     date not null,
+    campaign_code  text not null,
+    file_path      text not null,
+    file_format    text not null,
+    rows_exported  bigint not null,
+    sha256         text not null,
+    exported_at    timestamptz not null default now()
+);

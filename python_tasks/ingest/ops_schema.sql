@@ -1,0 +1,55 @@
+-- Operational bookkeeping of the loads: watermarks, audit, quarantine, file registry.
+create schema if not exists raw;
+create schema if not exists ops;
+
+create table if not exists ops.watermarks (
+    source        text not null,
+    logical_date  date not null,
+    low_wm        timestamptz not null,   -- exclusive lower bound of updated_at moved for this date
+    high_wm       timestamptz not null,   -- inclusive upper bound
+    rows_moved    bigint not null,
+    run_id        text not null,
+    loaded_at     timestamptz not null default now(),
+    primary key (source, logical_date)
+);
+
+create table if not exists ops.load_audit (
+    audit_id          bigserial primary key,
+    run_id            text not null,
+    logical_date      date not null,
+    source            text not null,
+    rows_read         bigint not null,
+    rows_loaded       bigint not null,
+    rows_quarantined  bigint not null,
+    status            text not null,
+    detail            text,
+    started_at        timestamptz not null,
+    finished_at       timestamptz not null default now(),
+    constraint read_equals_loaded_plus_quarantined
+        check (rows_read = rows_loaded + rows_quarantined)
+);
+create index if not exists load_audit_date_idx on ops.load_audit (logical_date, source);
+
+create table if not exists ops.quarantine (
+    quarantine_id  bigserial primary key,
+    run_id         text not null,
+    logical_date   date not null,
+    source         text not null,
+    source_file    text,
+    line_number    bigint,
+    raw_line       text,
+    reason_code    text not null,
+    detail         text,
+    quarantined_at timestamptz not null default now()
+);
+create index if not exists quarantine_date_idx on ops.quarantine (logical_date, source);
+
+create table if not exists ops.file_registry (
+    sha256        text primary key,
+    feed          text not null,
+    logical_date  date not null,
+    path          text not null,
+    bytes         bigint not null,
+    run_id        text not null,
+    registered_at timestamptz not null default now()
+);

@@ -1,0 +1,1 @@
+"""What a run did, in a few lines a person reads."""

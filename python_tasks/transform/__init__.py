@@ -1,0 +1,1 @@
+"""Run the dbt project (staging, intermediate, marts) against the warehouse."""

@@ -1,0 +1,78 @@
+"""``dbt build`` of the project for one business date, as a subprocess.
+
+A subprocess keeps dbt's global state and logging out of the calling process (an Airflow task
+or the CLI), and its exit code is the whole contract.
+"""
+from __future__ import annotations
+
+import json
+import logging
+import os
+import subprocess
+import sys
+from datetime import date
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+from python_tasks.config import DBT_PROJECT_DIR
+
+log = logging.getLogger(__name__)
+
+
+class DbtBuildFailed(RuntimeError):
+    pass
+
+
+def dbt_env(dsn: str, base: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for profiles.yml, which reads the connection from CRM_DBT_* variables."""
+    p = conninfo_to_dict(dsn)
+    env = dict(os.environ if base is None else base)
+    env.update(
+        CRM_DBT_HOST=str(p.get("host") or "localhost"),
+        CRM_DBT_PORT=str(p.get("port") or 5432),
+        CRM_DBT_USER=str(p.get("user") or "postgres"),
+        CRM_DBT_PASSWORD=str(p.get("password") or ""),
+        CRM_DBT_DBNAME=str(p.get("dbname") or "postgres"),
+        DBT_SEND_ANONYMOUS_USAGE_STATS="false",
+    )
+    return env
+
+
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
+            project_dir: Path = DBT_PROJECT_DIR, target_path: Path | None = None) -> subprocess.CompletedProcess:
+    cmd = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    if as_of_date is not None:
+        cmd += ["--vars", json.dumps({"as_of_date": as_of_date.isoformat()})]
+    if target_path is not None:
+        cmd += ["--target-path", str(target_path)]
+    log.info("running %s", " ".join(cmd))
+    proc = subprocess.run(cmd, env=dbt_env(dsn), capture_output=True, text=True, cwd=project_dir)
+    for line in proc.stdout.splitlines():
+        log.info("dbt | %s", line)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stdout.splitlines()[-40:])
+        raise DbtBuildFailed(
+            f"`dbt {' '.join(args)}` failed with exit code {proc.returncode} for {as_of_date}.\n{tail}\n"
+            f"Full logs: {project_dir / 'logs' / 'dbt.log'}"
+        )
+    return proc
+
+
+def build(dsn: str, as_of_date: date, *, select: str | None = None) -> dict:
+    """Seed, run and test every model for ``as_of_date``. Returns counts from run_results.json."""
+    args = ["build"]
+    if select:
+        args += ["--select", select]
+    run_dbt(dsn, args, as_of_date=as_of_date)
+    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    statuses: dict[str, int] = {}
+    for r in results["results"]:
+        statuses[r["status"]] = statuses.get(r["status"], 0) + 1
+    return {"as_of_date": as_of_date.isoformat(), "nodes": len(results["results"]), "statuses": statuses,
+            "elapsed_s": round(results.get("elapsed_time", 0.0), 1)}
