@@ -17,6 +17,7 @@ from psycopg import sql
 
 from python_tasks.config import REPO_ROOT
 from python_tasks.warehouse import with_dbname
+from tests.pgtools import create_database, drop_database
 
 
 # pgserver logs from an atexit hook, after pytest has closed the streams.
@@ -48,21 +49,6 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(scope="session")
 def pg_admin_dsn() -> str:
     return os.environ["CRM_TEST_PG_ADMIN_DSN"]
-
-
-def create_database(admin_dsn: str, prefix: str) -> str:
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    return with_dbname(admin_dsn, name)
-
-
-def drop_database(admin_dsn: str, dsn: str) -> None:
-    from psycopg.conninfo import conninfo_to_dict
-
-    name = conninfo_to_dict(dsn)["dbname"]
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
 
 
 @pytest.fixture

@@ -81,9 +81,8 @@ def _float(value: float) -> sql.Composable:
 def sql_expression(feature: Feature, table_alias: str | None = None) -> sql.Composable:
     """The feature as a float8 SQL expression over the mart row."""
     _validate(feature)
-    col: sql.Composable = (
-        sql.Identifier(table_alias, feature.column) if table_alias else sql.Identifier(feature.column)
-    )
+    parts = (table_alias, feature.column) if table_alias else (feature.column,)
+    col: sql.Composable = sql.Identifier(*parts)
     expr: sql.Composable = sql.SQL("coalesce({}::float8, {})").format(col, _float(feature.fill))
     if feature.lower is not None:
         expr = sql.SQL("greatest({}, {})").format(expr, _float(feature.lower))

@@ -16,7 +16,13 @@ from sklearn.cluster import KMeans
 from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
-from python_tasks.clustering.features import FEATURES, SOURCE_TABLE, Feature, source_columns, transform_frame
+from python_tasks.clustering.features import (
+    FEATURES,
+    SOURCE_TABLE,
+    Feature,
+    source_columns,
+    transform_frame,
+)
 from python_tasks.clustering.model import ClusterModel, make_model_id
 
 log = logging.getLogger(__name__)
@@ -54,7 +60,7 @@ def load_sample(
         "order by md5(customer_id || %(seed)s::text), customer_id limit %(n)s"
     ).format(
         cols=sql.SQL(", ").join(
-            sql.SQL("{}::float8 as {}").format(sql.Identifier(c), sql.Identifier(c)) for c in columns
+            sql.SQL("{0}::float8 as {0}").format(sql.Identifier(c)) for c in columns
         ),
         table=sql.Identifier(*SOURCE_TABLE),
     )

@@ -19,11 +19,6 @@ from python_tasks.clustering.model import ClusterModel
 
 log = logging.getLogger(__name__)
 
-# The distinct-on sort handles customers x k rows; enough memory keeps it off disk for ~1M
-# customers. SET LOCAL confines it to the scoring transaction.
-SCORING_WORK_MEM = "256MB"
-
-
 def _f8(value: float) -> sql.Composable:
     return sql.SQL("{}::float8").format(sql.Literal(float(value)))
 
@@ -65,13 +60,19 @@ def build_score_query(model: ClusterModel) -> sql.Composed:
     return sql.SQL(
         """
 insert into ml.customer_clusters (as_of_date, customer_id, model_id, cluster_id, distance)
-select distinct on (z.customer_id collate "C")
-       z.as_of_date, z.customer_id, %(model_id)s, c.cluster_id, {distance} as distance
+-- Constants are added outside the distinct-on, so the customers x k sort moves fewer bytes.
+select %(as_of_date)s, nearest.customer_id, %(model_id)s, nearest.cluster_id, nearest.distance
 from (
-    select m.as_of_date, m.customer_id,
+select distinct on (z.customer_id collate "C")
+       z.customer_id, c.cluster_id, {distance} as distance
+from (
+    select m.customer_id,
            {standardised}
     from {table} m
     where m.as_of_date = %(as_of_date)s
+    -- offset 0 keeps Postgres from inlining this subquery into the join, which would
+    -- recompute every transform once per centroid (measured: 2x slower on 1M customers).
+    offset 0
 ) z
 cross join (values
         {centroid_rows}
@@ -79,6 +80,7 @@ cross join (values
 -- "C" collation: byte order sorts fastest and only grouping matters here. Ties on distance
 -- go to the smaller cluster id, so the result is deterministic.
 order by z.customer_id collate "C", distance, c.cluster_id
+) nearest
 """
     ).format(
         distance=distance,
@@ -98,7 +100,6 @@ def score_customers(conn: psycopg.Connection, model: ClusterModel, as_of_date: d
     query = build_score_query(model)
     started = time.perf_counter()
     with conn.transaction():
-        conn.execute(sql.SQL("set local work_mem = {}").format(sql.Literal(SCORING_WORK_MEM)))
         deleted = conn.execute(
             "delete from ml.customer_clusters where as_of_date = %s", (as_of_date,)
         ).rowcount

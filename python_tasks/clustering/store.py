@@ -126,12 +126,11 @@ def latest_model(conn: psycopg.Connection, as_of_date: date | None = None) -> Cl
     Looking only backwards keeps a re-run of an old date on the model it used then, even after
     later dates have refitted.
     """
+    newest_first = "order by as_of_date desc, fitted_at desc, model_id limit 1"
     if as_of_date is None:
-        query = f"select {_MODEL_COLUMNS} from ml.cluster_models order by as_of_date desc, fitted_at desc, model_id limit 1"
-        return _one(conn, query, ())
+        return _one(conn, f"select {_MODEL_COLUMNS} from ml.cluster_models {newest_first}", ())
     query = (
-        f"select {_MODEL_COLUMNS} from ml.cluster_models where as_of_date <= %s "
-        "order by as_of_date desc, fitted_at desc, model_id limit 1"
+        f"select {_MODEL_COLUMNS} from ml.cluster_models where as_of_date <= %s {newest_first}"
     )
     return _one(conn, query, (as_of_date,))
 

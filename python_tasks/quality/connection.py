@@ -13,9 +13,9 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from urllib.parse import quote, urlencode
 
 from psycopg.conninfo import conninfo_to_dict
-from sqlalchemy.engine import URL
 
 DRIVERNAME = "postgresql+psycopg"
 _PLACEHOLDER_HOST = "localhost"
@@ -39,37 +39,33 @@ def effective_params(dsn: str, connected: Mapping[str, object] | None = None) ->
     return params
 
 
-def sqlalchemy_url(params: Mapping[str, str]) -> URL:
-    """A ``postgresql+psycopg`` URL equivalent to the libpq keywords in ``params``."""
+def sqlalchemy_url(params: Mapping[str, str]) -> str:
+    """A ``postgresql+psycopg`` URL string equivalent to the libpq keywords in ``params``.
+
+    Built by hand rather than with ``sqlalchemy.URL.render_as_string``: SQLAlchemy leaves spaces
+    and some other characters in passwords unescaped, which SQLAlchemy itself parses back fine but
+    GX's pydantic validator rejects. Every component is percent-encoded here and SQLAlchemy's
+    ``make_url`` decodes it again. The result carries the password: never log it.
+    """
     rest = dict(params)
     user = rest.pop("user", None) or None
     password = rest.pop("password", None) or None
     dbname = rest.pop("dbname", None) or None
     host = rest.pop("host", None) or None
     port = rest.pop("port", None) or None
-    url_host: str | None = None
-    url_port: int | None = None
     if host and _URL_HOST.match(host) and (port is None or port.isdigit()):
-        url_host, url_port = host, int(port) if port else None
+        authority = host + (f":{port}" if port else "")
     else:
-        url_host = _PLACEHOLDER_HOST
-        if host:
-            rest["host"] = host
-        if port:
-            rest["port"] = port
+        authority = _PLACEHOLDER_HOST
+        # Socket directory / host list / IPv6 and its port(s) go to libpq via the query.
+        rest.update({k: v for k, v in (("host", host), ("port", port)) if v})
+    if user:
+        userinfo = quote(user, safe="")
+        if password:
+            userinfo += ":" + quote(password, safe="")
+        authority = f"{userinfo}@{authority}"
+    path = "/" + quote(dbname, safe="") if dbname else "/"
     # Everything else (sslmode, hostaddr, options, application_name, ...) passes straight through
     # to psycopg as connection keywords.
-    return URL.create(
-        DRIVERNAME,
-        username=user,
-        password=password,
-        host=url_host,
-        port=url_port,
-        database=dbname,
-        query=rest,
-    )
-
-
-def url_string(url: URL) -> str:
-    """The URL as the string GX stores; it carries the password, so never log it."""
-    return url.render_as_string(hide_password=False)
+    query = ("?" + urlencode(sorted(rest.items()), quote_via=quote)) if rest else ""
+    return f"{DRIVERNAME}://{authority}{path}{query}"

@@ -18,7 +18,7 @@ from typing import Any
 
 import psycopg
 
-from python_tasks.quality.connection import effective_params, sqlalchemy_url, url_string
+from python_tasks.quality.connection import effective_params, sqlalchemy_url
 from python_tasks.quality.gx_runner import ExpectationOutcome, run_suites
 from python_tasks.quality.results_store import ResultRow, replace_results
 from python_tasks.quality.suites import SuiteSpec, load_suites
@@ -58,7 +58,7 @@ def _resolve_url(dsn: str) -> str:
     with psycopg.connect(dsn, connect_timeout=10) as conn:
         info = conn.info
         connected = {"host": info.host, "port": info.port, "user": info.user, "dbname": info.dbname}
-    return url_string(sqlalchemy_url(effective_params(dsn, connected)))
+    return sqlalchemy_url(effective_params(dsn, connected))
 
 
 def summarise(

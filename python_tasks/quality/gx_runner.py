@@ -71,6 +71,16 @@ def slice_query(spec: SuiteSpec, as_of_date: dt.date) -> str:
     )
 
 
+def _quiet_gx() -> None:
+    """GX logs at INFO on import and per batch; keep task logs to our own lines.
+
+    Only when nobody configured the ``great_expectations`` logger: an explicit choice wins.
+    """
+    gx_logger = logging.getLogger("great_expectations")
+    if gx_logger.level == logging.NOTSET:
+        gx_logger.setLevel(logging.WARNING)
+
+
 def _context(docs_dir: Path | None) -> EphemeralDataContext:
     import great_expectations as gx
     from great_expectations.data_context.types.base import (
@@ -159,6 +169,7 @@ def run_suites(
     docs_dir: Path | None = None,
 ) -> RunOutput:
     """Validate each suite over its table's ``as_of_date`` slice in one checkpoint run."""
+    _quiet_gx()
     import great_expectations as gx
     from great_expectations.core.run_identifier import RunIdentifier
 

@@ -2,6 +2,7 @@
 
 Pure functions plus vectorised generators; no database, no global random state.
 """
+
 from __future__ import annotations
 
 from datetime import date
@@ -13,11 +14,43 @@ CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
 
 # Prefixes of the three operators' mainland mobile ranges (China Mobile / Unicom / Telecom).
 MOBILE_PREFIXES: tuple[str, ...] = (
-    "130", "131", "132", "133", "134", "135", "136", "137", "138", "139",
-    "150", "151", "152", "153", "155", "156", "157", "158", "159",
-    "176", "177", "178",
-    "180", "181", "182", "183", "184", "185", "186", "187", "188", "189",
-    "191", "193", "195", "198", "199",
+    "130",
+    "131",
+    "132",
+    "133",
+    "134",
+    "135",
+    "136",
+    "137",
+    "138",
+    "139",
+    "150",
+    "151",
+    "152",
+    "153",
+    "155",
+    "156",
+    "157",
+    "158",
+    "159",
+    "176",
+    "177",
+    "178",
+    "180",
+    "181",
+    "182",
+    "183",
+    "184",
+    "185",
+    "186",
+    "187",
+    "188",
+    "189",
+    "191",
+    "193",
+    "195",
+    "198",
+    "199",
 )
 
 _WEIGHTS = np.array(RESIDENT_ID_WEIGHTS, dtype=np.int64)
@@ -28,7 +61,7 @@ def resident_id_check_digit(first17: str) -> str:
     """The 18th character of a resident ID for its first 17 digits."""
     if len(first17) != 17 or not first17.isascii() or not first17.isdigit():
         raise ValueError(f"expected 17 digits, got {first17!r}")
-    total = sum(int(ch) * w for ch, w in zip(first17, RESIDENT_ID_WEIGHTS))
+    total = sum(int(ch) * w for ch, w in zip(first17, RESIDENT_ID_WEIGHTS, strict=True))
     return CHECK_CHARS[total % 11]
 
 
@@ -76,6 +109,8 @@ def make_resident_ids(
     ``unique`` redraws the order code wherever two people would collide (same region and birth
     date), as the police registry would never hand out one number twice.
     """
+    if len(region_codes) == 0:
+        return np.array([], dtype="<U18")
     region = np.asarray(region_codes).astype(str)
     births = np.datetime_as_string(np.asarray(birth_dates, dtype="datetime64[D]"), unit="D")
     births = np.char.replace(births, "-", "")
@@ -98,6 +133,8 @@ def make_resident_ids(
 
 def make_mobiles(rng: np.random.Generator, n: int, *, unique: bool = True) -> np.ndarray:
     """11-digit mainland mobile numbers."""
+    if n == 0:
+        return np.array([], dtype="<U11")
     prefixes = np.array(MOBILE_PREFIXES)
     pick = rng.integers(0, len(prefixes), size=n)
     rest = rng.integers(0, 100_000_000, size=n)

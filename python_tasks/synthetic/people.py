@@ -3,25 +3,32 @@
 The population is held column-wise in numpy arrays (one entry per customer_id) so that the
 account, transaction and landing generators can index it without pandas overhead.
 """
+
 from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from python_tasks.synthetic import identity, personas, reference
-from python_tasks.synthetic.sampling import categorical, exact_count, pick, seconds_between
-from python_tasks.synthetic.window import DAY_S, Window, fmt_dates, fmt_db_ts, stream
+from python_tasks.synthetic.copy_writer import Columns
+from python_tasks.synthetic.sampling import (
+    categorical,
+    exact_count,
+    numbered,
+    pick,
+    seconds_between,
+)
+from python_tasks.synthetic.window import Window, stream
 
 log = logging.getLogger(__name__)
 
 NEVER = 1_000_000  # relative day meaning "not closed"
 
-DUPLICATE_PERSON_SHARE = 0.01   # people holding a second customer_id
-TOMBSTONE_SHARE = 0.003         # erasure requests inside the window
-CLOSED_SHARE = 0.01             # relationship closed (before or inside the window)
+DUPLICATE_PERSON_SHARE = 0.01  # people holding a second customer_id
+TOMBSTONE_SHARE = 0.003  # erasure requests inside the window
+CLOSED_SHARE = 0.01  # relationship closed (before or inside the window)
 ONBOARDED_IN_WINDOW_SHARE = 0.015
 PROFILE_CHANGE_SHARE = 0.05
 CONTACT_CHANGE_SHARE = 0.03
@@ -32,38 +39,38 @@ DO_NOT_CONTACT_SHARE = 0.05
 class Population:
     customer_id: np.ndarray
     person_key: np.ndarray
-    persona: np.ndarray            # index into personas.PERSONAS
-    gender: np.ndarray             # 'M' / 'F'
-    birth_date: np.ndarray         # datetime64[D]
+    persona: np.ndarray  # index into personas.PERSONAS
+    gender: np.ndarray  # 'M' / 'F'
+    birth_date: np.ndarray  # datetime64[D]
     resident_id: np.ndarray
     full_name: np.ndarray
     city: np.ndarray
     district: np.ndarray
     branch_code: np.ndarray
-    occupation: np.ndarray         # object, None where unknown
-    onboard_rel: np.ndarray        # relative day of onboarding (0 = window start)
-    close_rel: np.ndarray          # relative day the relationship ended, NEVER if it did not
+    occupation: np.ndarray  # object, None where unknown
+    onboard_rel: np.ndarray  # relative day of onboarding (0 = window start)
+    close_rel: np.ndarray  # relative day the relationship ended, NEVER if it did not
     status: np.ndarray
     is_deleted: np.ndarray
-    updated_at: np.ndarray         # datetime64[s], local time
+    updated_at: np.ndarray  # datetime64[s], local time
     churn_propensity: np.ndarray
     will_churn: np.ndarray
     growth_potential: np.ndarray
-    latent_wealth: np.ndarray      # deposits + wealth at the window start
-    decline_start: np.ndarray      # relative day churners start to fade (days if never)
-    decline_floor: np.ndarray      # fraction of the start level a churner fades to
-    activity: np.ndarray           # individual multiplier on the persona transaction rate
+    latent_wealth: np.ndarray  # deposits + wealth at the window start
+    decline_start: np.ndarray  # relative day churners start to fade (days if never)
+    decline_floor: np.ndarray  # fraction of the start level a churner fades to
+    activity: np.ndarray  # individual multiplier on the persona transaction rate
     salaried: np.ndarray
-    income: np.ndarray             # monthly salary / pension
+    income: np.ndarray  # monthly salary / pension
     salary_day: np.ndarray
-    salary_stops: np.ndarray       # churners moving their payroll elsewhere
+    salary_stops: np.ndarray  # churners moving their payroll elsewhere
     mobile: np.ndarray
-    email: np.ndarray              # object, None where not given
+    email: np.ndarray  # object, None where not given
     address: np.ndarray
     preferred_channel: np.ndarray
     do_not_contact: np.ndarray
     contact_updated_at: np.ndarray
-    rm_id: np.ndarray              # object, None without a relationship manager
+    rm_id: np.ndarray  # object, None without a relationship manager
 
     @property
     def n(self) -> int:
@@ -89,7 +96,7 @@ class Population:
 
 def _names(rng: np.random.Generator, gender: np.ndarray, birth_year: np.ndarray) -> np.ndarray:
     n = len(gender)
-    sur, w = zip(*reference.SURNAMES)
+    sur, w = zip(*reference.SURNAMES, strict=True)
     surname = pick(rng, sur, n, np.array(w))
     era = np.where(birth_year < 1965, "old", np.where(birth_year < 1992, "mid", "new"))
     given = np.empty(n, dtype=object)
@@ -106,7 +113,9 @@ def _names(rng: np.random.Generator, gender: np.ndarray, birth_year: np.ndarray)
 def _addresses(rng: np.random.Generator, city: np.ndarray, district: np.ndarray) -> np.ndarray:
     n = len(city)
     parts = [
-        np.strings.add(city, "市"), district, pick(rng, reference.ROADS, n),
+        np.strings.add(city, "市"),
+        district,
+        pick(rng, reference.ROADS, n),
         np.strings.add(rng.integers(1, 1500, n).astype(str), "号"),
         pick(rng, reference.COMMUNITIES, n),
         np.strings.add(rng.integers(1, 30, n).astype(str), "栋"),
@@ -123,9 +132,10 @@ def _emails(rng: np.random.Generator, has: np.ndarray) -> np.ndarray:
     n = len(has)
     domain = pick(rng, reference.EMAIL_DOMAINS, n, np.array([0.45, 0.25, 0.12, 0.08, 0.10]))
     syll = np.array(reference.PINYIN_SYLLABLES)
-    local = np.strings.add(np.strings.add(syll[rng.integers(0, len(syll), n)],
-                                          syll[rng.integers(0, len(syll), n)]),
-                           rng.integers(1, 9999, n).astype(str))
+    local = np.strings.add(
+        np.strings.add(syll[rng.integers(0, len(syll), n)], syll[rng.integers(0, len(syll), n)]),
+        rng.integers(1, 9999, n).astype(str),
+    )
     qq = rng.integers(10_000_000, 3_999_999_999, n).astype(str)  # QQ mail uses the QQ number
     local = np.where(domain == "qq.com", qq, local)
     email = np.strings.add(np.strings.add(local, "@"), domain).astype(object)
@@ -142,7 +152,7 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     # A few people hold a second customer_id: same person, same identity, new relationship.
     n_dup = exact_count(DUPLICATE_PERSON_SHARE, n, minimum=1 if n >= 50 else 0)
     order = rng.permutation(n)
-    dup, src = order[:n_dup], order[n_dup:2 * n_dup]
+    dup, src = order[:n_dup], order[n_dup : 2 * n_dup]
     persona[dup] = persona[src]
     person_idx = np.arange(n)
     person_idx[dup] = src
@@ -160,8 +170,10 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     # Residence. The rich cluster in the tier-1 cities.
     city_w = np.array([c.weight for c in reference.CITIES])
     tier1 = np.array([c.abbr in ("SH", "BJ", "SZ") for c in reference.CITIES])
-    rich = np.isin(persona, [personas.PERSONA_INDEX["hnw_investor"],
-                             personas.PERSONA_INDEX["affluent_professional"]])
+    rich = np.isin(
+        persona,
+        [personas.PERSONA_INDEX["hnw_investor"], personas.PERSONA_INDEX["affluent_professional"]],
+    )
     weights = np.where(rich[:, None] & tier1[None, :], city_w * 1.6, city_w[None, :])
     city_idx = categorical(rng, weights)
     moved = rng.random(n_dup) < 0.3
@@ -178,7 +190,7 @@ def build_population(n: int, window: Window, seed: int) -> Population:
         district[sel] = np.array([d.name for d in c.districts])[k]
         region[sel] = np.array([d.region_code for d in c.districts])[k]
         b = (branch_pick[sel] * c.branches).astype(int) + 1
-        branch[sel] = np.strings.add(c.abbr, np.strings.zfill(b.astype(str), 3))
+        branch[sel] = numbered(c.abbr, b, 3)
     # People born elsewhere keep their birthplace's code on the ID card.
     migrant = rng.random(n) < np.where(birth_year < 1960, 0.1, 0.3)
     region = np.where(migrant, pick(rng, reference.ORIGIN_REGION_CODES, n), region).astype(str)
@@ -188,7 +200,7 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     resident_id[dup], full_name[dup] = resident_id[src], full_name[src]
 
     customer_id = np.strings.add("C", (10_000_001 + np.arange(n)).astype(str))
-    person_key = np.strings.add("P", np.strings.zfill((person_idx + 1).astype(str), 8))
+    person_key = numbered("P", person_idx + 1, 8)
 
     occ_draw = rng.random(n)
     occupation = np.empty(n, dtype=object)
@@ -204,8 +216,10 @@ def build_population(n: int, window: Window, seed: int) -> Population:
 
     # Tenure: onboarded some time in the last max_tenure years, not before turning 18.
     start = window.start64
-    earliest = np.maximum(birth + int(18 * 365.25),
-                          start - (personas.column("max_tenure_years")[persona] * 365.25).astype(np.int64))
+    earliest = np.maximum(
+        birth + int(18 * 365.25),
+        start - (personas.column("max_tenure_years")[persona] * 365.25).astype(np.int64),
+    )
     earliest_rel = (earliest - start).astype(np.int64)
     onboard_rel = earliest_rel + (rng.random(n) * np.maximum(-earliest_rel, 0)).astype(np.int64)
     onboard_rel = np.minimum(onboard_rel, -1)
@@ -229,15 +243,17 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     eligible = np.flatnonzero(onboard_rel < -30)
     n_tomb = exact_count(TOMBSTONE_SHARE, n, minimum=1 if n >= 100 else 0)
     n_closed = exact_count(CLOSED_SHARE, n, minimum=1 if n >= 100 else 0)
-    chosen = rng.permutation(eligible)[:n_tomb + n_closed]
+    chosen = rng.permutation(eligible)[: n_tomb + n_closed]
     tomb, closed = chosen[:n_tomb], chosen[n_tomb:]
     close_rel[tomb] = rng.integers(1 if days > 1 else 0, days, size=len(tomb))
     is_deleted[tomb] = True
     before = rng.random(len(closed)) < 0.4
     close_rel[closed] = np.where(
         before,
-        np.maximum(onboard_rel[closed] + 30, -720) + (rng.random(len(closed)) * np.maximum(
-            -np.maximum(onboard_rel[closed] + 30, -720), 1)).astype(np.int64),
+        np.maximum(onboard_rel[closed] + 30, -720)
+        + (
+            rng.random(len(closed)) * np.maximum(-np.maximum(onboard_rel[closed] + 30, -720), 1)
+        ).astype(np.int64),
         rng.integers(0, days, size=len(closed)),
     )
     close_rel[closed] = np.minimum(close_rel[closed], days - 1)
@@ -246,13 +262,17 @@ def build_population(n: int, window: Window, seed: int) -> Population:
 
     # Churners fade from somewhere around mid-window to 10-40% of where they started.
     decline_start = np.full(n, days, dtype=np.int64)
-    decline_start[will_churn] = (days * rng.uniform(0.3, 0.6, size=int(will_churn.sum()))).astype(np.int64)
+    decline_start[will_churn] = (days * rng.uniform(0.3, 0.6, size=int(will_churn.sum()))).astype(
+        np.int64
+    )
     decline_floor = np.ones(n)
     decline_floor[will_churn] = rng.uniform(0.1, 0.4, size=int(will_churn.sum()))
 
     young = persona == personas.PERSONA_INDEX["young_digital"]
     income_med = personas.column("income_median_cny")[persona]
-    income = np.round(income_med * (latent_wealth / med) ** 0.25 * np.exp(0.3 * rng.standard_normal(n)), 2)
+    income = np.round(
+        income_med * (latent_wealth / med) ** 0.25 * np.exp(0.3 * rng.standard_normal(n)), 2
+    )
     growth = personas.column("growth_median")[persona] * np.exp(0.12 * rng.standard_normal(n))
     # Young, well-paid customers are the ones about to become affluent.
     growth = np.where(young & (income > income_med * 1.3), growth * 1.25, growth)
@@ -265,9 +285,9 @@ def build_population(n: int, window: Window, seed: int) -> Population:
 
     # updated_at: the last profile change, usually long before the window.
     biz_seconds = seconds_between(rng, n, 8, 20)
-    upd_rel = np.where(onboard_rel < 0,
-                       onboard_rel + (rng.random(n) * -onboard_rel).astype(np.int64),
-                       onboard_rel)
+    upd_rel = np.where(
+        onboard_rel < 0, onboard_rel + (rng.random(n) * -onboard_rel).astype(np.int64), onboard_rel
+    )
     changed = (rng.random(n) < PROFILE_CHANGE_SHARE) & (onboard_rel < days - 1)
     upd_rel[changed] = rng.integers(np.maximum(onboard_rel[changed], 0) + 0, days)
     ended = close_rel < NEVER
@@ -284,8 +304,9 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     preferred = np.array(personas.CONTACT_CHANNELS)[categorical(rng, contact_w)]
     preferred = np.where((preferred == "email") & np.equal(email, None), "sms", preferred)
     do_not_contact = rng.random(n) < DO_NOT_CONTACT_SHARE
-    c_rel = np.where(onboard_rel < 0, onboard_rel + (rng.random(n) * -onboard_rel).astype(np.int64),
-                     onboard_rel)
+    c_rel = np.where(
+        onboard_rel < 0, onboard_rel + (rng.random(n) * -onboard_rel).astype(np.int64), onboard_rel
+    )
     c_changed = (rng.random(n) < CONTACT_CHANGE_SHARE) & (onboard_rel < days - 1)
     c_rel[c_changed] = rng.integers(np.maximum(onboard_rel[c_changed], 0), days)
     contact_updated_at = window.ts(c_rel, seconds_between(rng, n, 8, 22))
@@ -295,74 +316,108 @@ def build_population(n: int, window: Window, seed: int) -> Population:
 
     rm_id = _assign_rms(rng, persona, latent_wealth, city_idx)
 
-    log.info("population: %d customer_ids, %d duplicates, %d tombstones, %d closed, %d churners",
-             n, n_dup, len(tomb), len(closed), int(will_churn.sum()))
+    log.info(
+        "population: %d customer_ids, %d duplicates, %d tombstones, %d closed, %d churners",
+        n,
+        n_dup,
+        len(tomb),
+        len(closed),
+        int(will_churn.sum()),
+    )
     return Population(
-        customer_id=customer_id, person_key=person_key, persona=persona, gender=gender,
-        birth_date=birth, resident_id=resident_id, full_name=full_name,
-        city=city_names[city_idx], district=district.astype(str), branch_code=branch.astype(str),
-        occupation=occupation, onboard_rel=onboard_rel, close_rel=close_rel, status=status,
-        is_deleted=is_deleted, updated_at=updated_at, churn_propensity=churn_propensity,
-        will_churn=will_churn, growth_potential=growth, latent_wealth=latent_wealth,
-        decline_start=decline_start, decline_floor=decline_floor, activity=activity,
-        salaried=salaried, income=income, salary_day=salary_day, salary_stops=salary_stops,
-        mobile=mobile, email=email, address=address, preferred_channel=preferred,
-        do_not_contact=do_not_contact, contact_updated_at=contact_updated_at, rm_id=rm_id,
+        customer_id=customer_id,
+        person_key=person_key,
+        persona=persona,
+        gender=gender,
+        birth_date=birth,
+        resident_id=resident_id,
+        full_name=full_name,
+        city=city_names[city_idx],
+        district=district.astype(str),
+        branch_code=branch.astype(str),
+        occupation=occupation,
+        onboard_rel=onboard_rel,
+        close_rel=close_rel,
+        status=status,
+        is_deleted=is_deleted,
+        updated_at=updated_at,
+        churn_propensity=churn_propensity,
+        will_churn=will_churn,
+        growth_potential=growth,
+        latent_wealth=latent_wealth,
+        decline_start=decline_start,
+        decline_floor=decline_floor,
+        activity=activity,
+        salaried=salaried,
+        income=income,
+        salary_day=salary_day,
+        salary_stops=salary_stops,
+        mobile=mobile,
+        email=email,
+        address=address,
+        preferred_channel=preferred,
+        do_not_contact=do_not_contact,
+        contact_updated_at=contact_updated_at,
+        rm_id=rm_id,
     )
 
 
-def _assign_rms(rng: np.random.Generator, persona: np.ndarray, wealth: np.ndarray,
-                city_idx: np.ndarray) -> np.ndarray:
+def _assign_rms(
+    rng: np.random.Generator, persona: np.ndarray, wealth: np.ndarray, city_idx: np.ndarray
+) -> np.ndarray:
     """Relationship managers look after the rich: every HNW, most affluent, wealthy seniors.
     About 40 clients per RM, each RM in one city."""
     pi = personas.PERSONA_INDEX
-    covered = ((persona == pi["hnw_investor"])
-               | ((persona == pi["affluent_professional"]) & (rng.random(len(persona)) < 0.6))
-               | ((persona == pi["senior_saver"]) & (wealth > 500_000)))
+    covered = (
+        (persona == pi["hnw_investor"])
+        | ((persona == pi["affluent_professional"]) & (rng.random(len(persona)) < 0.6))
+        | ((persona == pi["senior_saver"]) & (wealth > 500_000))
+    )
     rm = np.empty(len(persona), dtype=object)
     next_id = 1
     for ci in range(len(reference.CITIES)):
         sel = np.flatnonzero(covered & (city_idx == ci))
         k = max(1, -(-len(sel) // 40))
         numbers = next_id + rng.integers(0, k, size=len(sel))
-        rm[sel] = np.strings.add("RM", np.strings.zfill(numbers.astype(str), 4))
+        rm[sel] = numbered("RM", numbers, 4)
         next_id += k
     return rm
 
 
-# ---- frames for loading ---------------------------------------------------------------------
+# ---- columns for loading (see copy_writer for the conventions) ----------------------------
 
-def customers_frame(pop: Population, window: Window) -> pd.DataFrame:
-    return pd.DataFrame({
+
+def customers_columns(pop: Population, window: Window) -> Columns:
+    return {
         "customer_id": pop.customer_id,
         "full_name": pop.full_name,
         "gender": pop.gender,
-        "birth_date": fmt_dates(pop.birth_date),
+        "birth_date": pop.birth_date,
         "resident_id": pop.resident_id,
         "city": pop.city,
         "occupation": pop.occupation,
         "branch_code": pop.branch_code,
-        "onboarded_on": fmt_dates(window.day_of(pop.onboard_rel)),
-        "status": pop.status,
+        "onboarded_on": window.day_of(pop.onboard_rel),
+        "status": pop.status.astype(str),
         "is_deleted": pop.is_deleted,
-        "updated_at": fmt_db_ts(pop.updated_at),
-    })
+        "updated_at": pop.updated_at,
+    }
 
 
-def contacts_frame(pop: Population) -> pd.DataFrame:
-    return pd.DataFrame({
+def contacts_columns(pop: Population) -> Columns:
+    return {
         "customer_id": pop.customer_id,
         "mobile": pop.mobile,
         "email": pop.email,
         "address": pop.address,
         "preferred_channel": pop.preferred_channel,
         "do_not_contact": pop.do_not_contact,
-        "updated_at": fmt_db_ts(pop.contact_updated_at),
-    })
+        "updated_at": pop.contact_updated_at,
+    }
 
 
-def truth_frame(pop: Population) -> pd.DataFrame:
-    return pd.DataFrame({
+def truth_columns(pop: Population) -> Columns:
+    return {
         "customer_id": pop.customer_id,
         "person_key": pop.person_key,
         "persona": pop.persona_names(),
@@ -370,9 +425,4 @@ def truth_frame(pop: Population) -> pd.DataFrame:
         "will_churn": pop.will_churn,
         "growth_potential": np.round(pop.growth_potential, 4),
         "latent_wealth_cny": pop.latent_wealth,
-    })
-
-
-def seconds_of(ts: np.ndarray) -> np.ndarray:
-    """Seconds after local midnight of datetime64[s] values."""
-    return ts.astype(np.int64) % DAY_S
+    }

@@ -4,6 +4,7 @@ Times are held as numpy ``datetime64[s]`` in Asia/Shanghai wall-clock time (Chin
 daylight saving since 1991, so the offset is always +08:00) and only get their offset when
 formatted.
 """
+
 from __future__ import annotations
 
 import zlib
@@ -57,9 +58,10 @@ class Window:
         return base + np.asarray(seconds, dtype=np.int64).astype("timedelta64[s]")
 
     @property
-    def close_ts(self) -> np.datetime64:
-        """Midnight after the last business day: nothing is recorded later than this."""
-        return (self.start64 + self.days).astype("datetime64[s]")
+    def last_ts(self) -> np.datetime64:
+        """23:59:59 on the last business day. The source is a snapshot taken at the end of
+        end_date, so nothing in it was recorded later than this."""
+        return (self.start64 + self.days).astype("datetime64[s]") - np.timedelta64(1, "s")
 
 
 def fmt_dates(d: np.ndarray) -> np.ndarray:

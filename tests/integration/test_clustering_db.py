@@ -19,16 +19,26 @@ from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from python_tasks.clustering import run_clustering
 from python_tasks.clustering import store
-from python_tasks.clustering.features import FEATURES, source_columns, sql_expression, transform_frame
+from python_tasks.clustering.features import (
+    FEATURES,
+    source_columns,
+    sql_expression,
+    transform_frame,
+)
 from python_tasks.clustering.fit import build_model, fit_sample, load_sample
 from python_tasks.clustering.score import score_customers
 from python_tasks.clustering.profiles import BORROWING, DIGITAL, DORMANT, WEALTHY
 
 pytestmark = pytest.mark.integration
 
-ADMIN_DSN = os.environ.get(
-    "CRM_TEST_PG_ADMIN_DSN", "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
-)
+DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
+
+
+def admin_dsn() -> str:
+    # Read at fixture time, not import time: the shared conftest may set it during configure.
+    return os.environ.get("CRM_TEST_PG_ADMIN_DSN") or DEFAULT_ADMIN_DSN
+
+
 D1 = date(2024, 6, 30)
 N_PER_GROUP = 750
 GROUPS = ("wealthy", "digital", "borrowing", "dormant")
@@ -152,9 +162,10 @@ def _cell(column: str, value: object) -> object:
 @pytest.fixture(scope="module")
 def dsn() -> Iterator[str]:
     name = f"clustertest_{secrets.token_hex(4)}"
-    with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+    admin_conninfo = admin_dsn()
+    with psycopg.connect(admin_conninfo, autocommit=True) as admin:
         admin.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
-    parts = conninfo_to_dict(ADMIN_DSN)
+    parts = conninfo_to_dict(admin_conninfo)
     parts["dbname"] = name
     test_dsn = make_conninfo(**parts)
     try:
@@ -162,7 +173,7 @@ def dsn() -> Iterator[str]:
             conn.execute(MART_DDL)
         yield test_dsn
     finally:
-        with psycopg.connect(ADMIN_DSN, autocommit=True) as admin:
+        with psycopg.connect(admin_conninfo, autocommit=True) as admin:
             admin.execute(
                 sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name))
             )

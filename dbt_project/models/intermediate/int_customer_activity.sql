@@ -31,8 +31,8 @@ final as (
         sum(abs(window_txns.amount_cny)) as monetary_90d,
         avg(case when window_txns.is_digital then 1.0 else 0.0 end) as digital_share,
         sum(window_txns.cost_per_txn_cny) as channel_cost_cny,
-        sum(window_txns.fee_cny) + sum(case when window_txns.txn_type = 'fee' then -window_txns.amount_cny else 0 end)
-            as fee_income_cny,
+        -- fee_cny is the bank's fee income on every row, fee postings included.
+        sum(window_txns.fee_cny) as fee_income_cny,
         -- Fading: share of activity lost between the earlier and the recent half of the window.
         1 - count(*) filter (where window_txns.txn_date > span.first_day + span.days_observed / 2)::numeric
             / nullif(count(*) filter (where window_txns.txn_date <= span.first_day + span.days_observed / 2), 0)
