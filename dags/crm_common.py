@@ -1,6 +1,7 @@
 """Shared wiring for the CRM DAGs: connection ids, assets, defaults. No work at import time."""
 from __future__ import annotations
 
+import os
 from datetime import date, timedelta
 
 import pendulum
@@ -17,10 +18,12 @@ CAMPAIGN_FILES = Asset(name="crm_campaign_files", uri="crm://exports/campaigns")
 
 START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 
+# Production retries transient failures; the embedded runner sets CRM_TASK_RETRIES=0 so a real
+# error surfaces at once instead of after minutes of back-off.
 DEFAULT_ARGS = {
     "owner": "crm-data-engineering",
-    "retries": 2,
-    "retry_delay": timedelta(minutes=2),
+    "retries": int(os.environ.get("CRM_TASK_RETRIES", "2")),
+    "retry_delay": timedelta(seconds=int(os.environ.get("CRM_RETRY_DELAY_SECONDS", "120"))),
     "retry_exponential_backoff": True,
 }
 

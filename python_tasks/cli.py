@@ -23,8 +23,7 @@ def cmd_db(args: argparse.Namespace, settings: Settings) -> int:
     from python_tasks import warehouse
 
     if settings.pg_dsn and args.action in ("start", "stop"):
-        print(f"CRM_PG_DSN is set: the warehouse is {__import__("psycopg").conninfo.conninfo_to_dict(settings.pg_dsn).get('host')}; "
-              f"nothing to {args.action}.")
+        print(f"CRM_PG_DSN is set: the warehouse is not embedded; nothing to {args.action}.")
         return 0
     if args.action == "start":
         endpoints = _endpoints(settings)

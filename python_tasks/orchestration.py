@@ -48,6 +48,7 @@ def airflow_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
         CRM_EXPORT_DIR=str(settings.export_dir),
         CRM_REPORTS_DIR=str(settings.reports_dir),
         GX_ANALYTICS_ENABLED="False",
+        CRM_TASK_RETRIES=os.environ.get("CRM_TASK_RETRIES", "0"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
     return env

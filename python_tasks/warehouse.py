@@ -39,6 +39,8 @@ def start_embedded(settings: Settings):
     """Start (or reuse) the embedded server. It keeps running after this process exits."""
     import pgserver  # heavy import, only needed for the embedded default
 
+    logging.getLogger("pgserver").setLevel(logging.WARNING)
+
     settings.home.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers

@@ -46,7 +46,7 @@ def dbt_executable() -> str:
 
 def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
             project_dir: Path = DBT_PROJECT_DIR, target_path: Path | None = None) -> subprocess.CompletedProcess:
-    cmd = [dbt_executable(), *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     if as_of_date is not None:
         cmd += ["--vars", json.dumps({"as_of_date": as_of_date.isoformat()})]
     if target_path is not None:

@@ -18,7 +18,7 @@ customer_days as (
 observed as (
     -- Days with any balance at all: a young warehouse may hold fewer days than the window.
     select
-        count(distinct balance_date) as days_observed,
+        count(distinct balance_date)::integer as days_observed,
         min(balance_date) as first_day
     from account_days
 ),
@@ -41,10 +41,17 @@ final as (
                  then aum_day_cny end)
             / nullif(avg(case when customer_days.balance_date <= observed.first_day + (observed.days_observed / 2)
                               then aum_day_cny end), 0) - 1 as balance_trend_pct,
-        max(observed.days_observed) as days_observed
+        max(observed.days_observed) as days_observed,
+        -- Days between the midpoints of the two halves: the span the trend was measured over.
+        greatest(max(observed.days_observed) / 2.0, 1) as trend_span_days
     from customer_days
     cross join observed
     group by customer_days.customer_id
 )
 
-select * from final
+select
+    *,
+    -- The trend compounded to a year, bounded: a 30-day blip must not project a hundredfold.
+    least(3, greatest(-1, power(1 + greatest(balance_trend_pct, -0.99), 365.0 / trend_span_days) - 1))
+        as balance_growth_annualised
+from final

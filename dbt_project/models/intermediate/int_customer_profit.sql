@@ -27,10 +27,10 @@ final as (
         margins.customer_id,
         balances.days_observed,
         365.0 / balances.days_observed as annualisation_factor,
-        margins.interest_margin_cny * 365.0 / balances.days_observed as net_interest_margin_cny,
-        (margins.wealth_fee_cny + coalesce(activity.fee_income_cny, 0)) * 365.0 / balances.days_observed
+        round(margins.interest_margin_cny * 365.0 / balances.days_observed, 2) as net_interest_margin_cny,
+        round((margins.wealth_fee_cny + coalesce(activity.fee_income_cny, 0)) * 365.0 / balances.days_observed, 2)
             as fee_income_cny,
-        (margins.account_cost_cny + coalesce(activity.channel_cost_cny, 0)) * 365.0 / balances.days_observed
+        round((margins.account_cost_cny + coalesce(activity.channel_cost_cny, 0)) * 365.0 / balances.days_observed, 2)
             as cost_to_serve_cny
     from margins
     inner join balances on margins.customer_id = balances.customer_id

@@ -45,6 +45,7 @@ joined as (
         relationship.product_count,
         relationship.days_since_rm_contact,
         balances.balance_trend_pct::numeric(10, 4) as balance_trend_pct,
+        balances.balance_growth_annualised,
         activity.activity_decline_pct::numeric(10, 4) as activity_decline_pct
     from customers
     inner join relationship on customers.customer_id = relationship.customer_id
@@ -77,9 +78,9 @@ valued as (
             - case when risk_balance_falling then (select value from params where parameter = 'balance_decline_penalty') else 0 end
             - case when risk_activity_fading then (select value from params where parameter = 'activity_decline_penalty') else 0 end
         )) as annual_retention,
-        -- Next year's profit: today's plus the margin on balance growth the trend projects.
+        -- Next year's profit: today's plus the margin on the balance growth the trend projects.
         profit_contribution_cny
-            + aum_cny * least(3, greatest(-1, coalesce(balance_trend_pct, 0)))
+            + aum_cny * coalesce(balance_growth_annualised, 0)
               * (select value from params where parameter = 'projection_margin_rate')
             as predicted_annual_profit_cny
     from scored
@@ -112,6 +113,7 @@ final as (
         digital_share,
         days_since_rm_contact,
         balance_trend_pct,
+        balance_growth_annualised::numeric as balance_growth_annualised,
         activity_decline_pct,
         coalesce(risk_balance_falling, false) as risk_balance_falling,
         coalesce(risk_activity_fading, false) as risk_activity_fading,
