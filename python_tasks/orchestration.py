@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import subprocess
 import sys
 import time
@@ -59,22 +60,35 @@ def _airflow() -> str:
     return str(candidate) if candidate.exists() else "airflow"
 
 
-def ensure_metadata_db(env: dict[str, str]) -> None:
+def _airflow_version() -> str:
+    from importlib.metadata import version
+
+    return version("apache-airflow")
+
+
+def fresh_metadata_db(env: dict[str, str]) -> None:
+    """Give this run an empty, migrated metadata DB.
+
+    Each embedded run is throwaway: a leftover DagRun of the same date (say, from a killed run
+    or an older DAG version) would otherwise collide with the new one. Migrating takes seconds,
+    so a migrated template is kept per Airflow version and copied.
+    """
     db = Path(env["AIRFLOW__DATABASE__SQL_ALCHEMY_CONN"].removeprefix("sqlite:///"))
-    marker = db.with_suffix(".migrated")
-    if marker.exists() and db.exists():
-        return
-    log.info("initialising Airflow metadata DB at %s", db)
-    proc = subprocess.run([_airflow(), "db", "migrate"], env=env, capture_output=True, text=True)
-    if proc.returncode != 0:
-        raise DagRunFailed(f"`airflow db migrate` failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
-    marker.write_text("ok\n")
+    template = db.with_name(f"template-{_airflow_version()}.db")
+    if not template.exists():
+        log.info("initialising an Airflow metadata DB template at %s", template)
+        build_env = dict(env, AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{template}.tmp")
+        proc = subprocess.run([_airflow(), "db", "migrate"], env=build_env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            raise DagRunFailed(f"`airflow db migrate` failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+        os.replace(f"{template}.tmp", template)
+    shutil.copyfile(template, db)
 
 
 def test_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id: str = "crm_daily") -> DagRunResult:
     """Run one DAG run for ``logical_date`` to completion; raise with the log tail when it fails."""
     env = airflow_env(settings, endpoints)
-    ensure_metadata_db(env)
+    fresh_metadata_db(env)
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}_{logical_date.isoformat()}.log"

@@ -26,13 +26,13 @@ with candidates as (
         case
             when contact.customer_id is null then 'no_contactability_record'
             when not contact.is_contactable then contact.suppression_reason
-            when not (contact.preferred_channel = any(%(channels)s)) then 'channel_not_used_by_campaign'
+            when not (contact.preferred_channel = any(%(channels)s::text[])) then 'channel_not_used_by_campaign'
             when exists (
                 select 1 from exports.campaign_members prev
-                where prev.campaign_code = %(code)s
+                where prev.campaign_code = %(code)s::text
                   and prev.customer_id = tier.customer_id
-                  and prev.as_of_date < %(as_of)s
-                  and prev.as_of_date > %(as_of)s - %(cap)s
+                  and prev.as_of_date < %(as_of)s::date
+                  and prev.as_of_date > %(as_of)s::date - %(cap)s::integer
             ) then 'frequency_cap'
         end as left_off_because
     from marts.mart_customer_tier as tier
@@ -42,8 +42,8 @@ with candidates as (
         on clusters.customer_id = tier.customer_id and clusters.as_of_date = tier.as_of_date
     left join ml.cluster_profiles as profiles
         on profiles.cluster_id = clusters.cluster_id and profiles.as_of_date = clusters.as_of_date
-    where tier.as_of_date = %(as_of)s
-      and tier.tier_code = any(%(tiers)s)
+    where tier.as_of_date = %(as_of)s::date
+      and tier.tier_code = any(%(tiers)s::text[])
       and (%(only_at_risk)s::boolean is null or tier.at_risk = %(only_at_risk)s::boolean)
 )
 """
@@ -77,9 +77,9 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 + """
                 insert into exports.campaign_members
                     (as_of_date, campaign_code, customer_id, full_name, mobile, channel, tier_code, cluster_id, reason)
-                select as_of_date, %(code)s, customer_id, full_name, mobile, preferred_channel, tier_code, cluster_id,
-                       concat_ws('; ', %(reason)s,
-                                 case when %(use_offer)s then 'offer: ' || standard_offer end,
+                select as_of_date, %(code)s::text, customer_id, full_name, mobile, preferred_channel, tier_code, cluster_id,
+                       concat_ws('; ', %(reason)s::text,
+                                 case when %(use_offer)s::boolean then 'offer: ' || standard_offer end,
                                  reason_codes)
                 from candidates
                 where left_off_because is null
@@ -90,7 +90,7 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 _CANDIDATES
                 + """
                 insert into ops.export_suppressions (as_of_date, campaign_code, reason, customers)
-                select %(as_of)s, %(code)s, left_off_because, count(*)
+                select %(as_of)s::date, %(code)s::text, left_off_because, count(*)
                 from candidates
                 where left_off_because is not null
                 group by left_off_because

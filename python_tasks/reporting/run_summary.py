@@ -123,7 +123,7 @@ def render(summary: dict) -> str:
         lines.append("")
         lines.append("Clusters:")
         for c in summary["clusters"]:
-            lines.append(f"  #{c['cluster_id']} {c['label']:<32} {c['customers']:>8,}  -> {c['standard_offer']}")
+            lines.append(f"  #{c['cluster_id']:<3} {c['label']:<40} {c['customers']:>8,}  -> {c['standard_offer']}")
     if "data_quality" in summary:
         dq = summary["data_quality"]
         lines.append("")
