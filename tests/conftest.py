@@ -25,13 +25,14 @@ logging.getLogger("pgserver").setLevel(logging.WARNING)
 
 
 def _start_embedded_admin_dsn() -> str:
-    import pgserver
     from psycopg.conninfo import make_conninfo
 
     pgdata = Path(os.environ.get("CRM_TEST_PGDATA", REPO_ROOT / ".crm" / "test-pgdata"))
     pgdata.parent.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
+        warnings.simplefilter("ignore")  # platformdirs: XDG_RUNTIME_DIR unset on servers
+        import pgserver
+
         server = pgserver.get_server(pgdata, cleanup_mode=None)
     return make_conninfo(server.get_uri("postgres"))
 

@@ -55,7 +55,7 @@ def test_raw_holds_every_source_row_up_to_the_run_date(bank):
         in_source = scalar(
             ep.source_dsn,
             f"select count(*) from core.{table} "
-            "where updated_at < (date %s + 1)::timestamp at time zone 'Asia/Shanghai'",
+            "where updated_at < (%s::date + 1)::timestamp at time zone 'Asia/Shanghai'",
             RUN_DATE,
         )
         assert in_source > 0

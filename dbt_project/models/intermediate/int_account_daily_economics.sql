@@ -1,6 +1,9 @@
 -- One row per account and day of the activity window: balance and what it earned or cost the bank.
 with balances as (
-    select * from {{ ref('stg_corebank__daily_balances') }}
+    -- The incremental fact, read by its balance_date index: no scan of raw history.
+    select * from {{ ref('fct_daily_balances') }}
+    where balance_date <= {{ as_of_date() }}
+      and balance_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
 ),
 
 accounts as (

@@ -1,6 +1,9 @@
 -- Transaction behaviour per customer over the activity window: RFM inputs, digital share, fading.
 with transactions as (
-    select * from {{ ref('stg_corebank__transactions') }}
+    -- The incremental fact, read by its txn_date index: no scan of raw history.
+    select * from {{ ref('fct_transactions') }}
+    where txn_date <= {{ as_of_date() }}
+      and txn_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
 ),
 
 channel_costs as (
