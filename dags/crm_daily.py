@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from airflow.sdk import TriggerRule, dag, task
 
+from crm_dbt import dbt_task_group
 from crm_common import (
     CAMPAIGN_FILES,
     CLUSTERS,
@@ -41,13 +42,17 @@ def crm_daily():
 
         return load_landing(warehouse_dsn(), Settings.from_env().landing_dir, business_date(ds), run_id)
 
-    @task(outlets=[MARTS])
-    def dbt_build(ds: str) -> dict:
+    @task
+    def prepare_warehouse() -> list[str]:
         from python_tasks.access import ensure_roles
-        from python_tasks.transform.dbt_build import build
 
-        ensure_roles(warehouse_dsn())
-        return build(warehouse_dsn(), business_date(ds))
+        return ensure_roles(warehouse_dsn())  # dbt grants to these roles
+
+    @task(outlets=[MARTS])
+    def marts_ready(ds: str) -> dict:
+        from python_tasks.transform.mart_checks import assert_marts_built
+
+        return assert_marts_built(warehouse_dsn(), business_date(ds))
 
     @task(outlets=[CLUSTERS])
     def cluster_customers(ds: str) -> dict:
@@ -91,12 +96,13 @@ def crm_daily():
         return {"summary_path": str(path)}
 
     loaded = [extract_corebank(), load_channel_drops()]
-    built = dbt_build()
+    built = marts_ready()
+    loaded >> prepare_warehouse() >> dbt_task_group() >> built
     clustered = cluster_customers()
     lists = build_campaign_lists()
     gate = quality_gate()
     exported = export_campaigns()
-    loaded >> built >> clustered >> lists >> gate >> exported >> run_summary()
+    built >> clustered >> lists >> gate >> exported >> run_summary()
 
 
 crm_daily()

@@ -49,6 +49,10 @@ def airflow_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
         CRM_EXPORT_DIR=str(settings.export_dir),
         CRM_REPORTS_DIR=str(settings.reports_dir),
         GX_ANALYTICS_ENABLED="False",
+        # No usage telemetry leaves a bank's network.
+        AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
+        DO_NOT_TRACK="1",
+        SCARF_ANALYTICS="false",
         CRM_TASK_RETRIES=os.environ.get("CRM_TASK_RETRIES", "0"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
@@ -87,7 +91,10 @@ def fresh_metadata_db(env: dict[str, str]) -> None:
 
 def test_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id: str = "crm_daily") -> DagRunResult:
     """Run one DAG run for ``logical_date`` to completion; raise with the log tail when it fails."""
+    from python_tasks.transform.dbt_build import parse_manifest
+
     env = airflow_env(settings, endpoints)
+    parse_manifest(endpoints.warehouse_dsn)  # the DAG renders its dbt tasks from the manifest
     fresh_metadata_db(env)
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)

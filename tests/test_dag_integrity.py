@@ -10,6 +10,9 @@ from python_tasks.config import DAGS_DIR
 
 @pytest.fixture(scope="module")
 def dagbag(tmp_path_factory):
+    from python_tasks.transform.dbt_build import parse_manifest
+
+    parse_manifest("host=localhost dbname=crm user=postgres")  # dbt parse never connects
     home = tmp_path_factory.mktemp("airflow_home")
     os.environ.setdefault("AIRFLOW_HOME", str(home))
     os.environ.setdefault("AIRFLOW__CORE__LOAD_EXAMPLES", "False")
@@ -26,11 +29,21 @@ def test_dag_folder_imports_without_errors(dagbag):
 def test_crm_daily_runs_stages_in_order(dagbag):
     dag = dagbag.dags["crm_daily"]
     assert dag is not None
-    order = ["dbt_build", "cluster_customers", "build_campaign_lists", "quality_gate", "export_campaigns",
+    order = ["marts_ready", "cluster_customers", "build_campaign_lists", "quality_gate", "export_campaigns",
              "run_summary"]
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids
-    assert {"extract_corebank", "load_channel_drops"} <= dag.get_task("dbt_build").upstream_task_ids
+    assert {"extract_corebank", "load_channel_drops"} <= dag.get_task("prepare_warehouse").upstream_task_ids
+
+
+def test_dbt_models_are_tasks_between_load_and_marts_check(dagbag):
+    dag = dagbag.dags["crm_daily"]
+    dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
+    assert {"dbt.mart_customer_tier_model_build", "dbt.mart_customer_value_model_build"} <= dbt_tasks
+    assert len(dbt_tasks) >= 20
+    before_check = dag.get_task("marts_ready").get_flat_relative_ids(upstream=True)
+    assert dbt_tasks <= before_check
+    assert dbt_tasks.isdisjoint(dag.get_task("prepare_warehouse").get_flat_relative_ids(upstream=True))
 
 
 def test_crm_daily_allows_one_build_at_a_time_and_retries(dagbag):

@@ -76,3 +76,9 @@ def build(dsn: str, as_of_date: date, *, select: str | None = None) -> dict:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
     return {"as_of_date": as_of_date.isoformat(), "nodes": len(results["results"]), "statuses": statuses,
             "elapsed_s": round(results.get("elapsed_time", 0.0), 1)}
+
+
+def parse_manifest(dsn: str) -> Path:
+    """Write target/manifest.json, from which Cosmos renders one Airflow task per model."""
+    run_dbt(dsn, ["parse"])
+    return DBT_PROJECT_DIR / "target" / "manifest.json"

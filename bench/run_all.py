@@ -1,0 +1,17 @@
+"""Run every benchmark at its default scale: `make bench`."""
+from __future__ import annotations
+
+import subprocess
+import sys
+
+BENCHMARKS = [
+    ["bench.pipeline_benchmark", "--customers", "10000", "--days", "90"],
+    ["bench.load_benchmark", "--rows", "1000000"],
+]
+
+if __name__ == "__main__":
+    failed = 0
+    for module, *args in BENCHMARKS:
+        print(f"== {module} {' '.join(args)}", flush=True)
+        failed |= subprocess.run([sys.executable, "-m", module, *args]).returncode
+    sys.exit(1 if failed else 0)
