@@ -9,7 +9,7 @@ import os
 from pathlib import Path
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
 from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMapping
 
 from crm_common import WAREHOUSE_CONN_ID
@@ -55,12 +55,17 @@ def dbt_task_group(group_id: str = "dbt") -> DbtTaskGroup:
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.DBT_RUNNER,
             dbt_executable_path=DBT_EXECUTABLE,
+            # A test that also reads another model (relationships) must wait for that model:
+            # leave it out of the per-model build ...
+            test_indirect_selection=TestIndirectSelection.CAUTIOUS,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             # `dbt build` per model: the model and its tests in one task, one dbt call.
             test_behavior=TestBehavior.BUILD,
             emit_datasets=False,
+            # ... and run it as its own task after all its parents.
+            should_detach_multiple_parents_tests=True,
         ),
         operator_args={
             "vars": {"as_of_date": "{{ ds }}"},
