@@ -35,17 +35,24 @@ def _pgdata(settings: Settings) -> Path:
     return settings.home / "pgdata"
 
 
-def start_embedded(settings: Settings):
-    """Start (or reuse) the embedded server. It keeps running after this process exits."""
-    import pgserver  # heavy import, only needed for the embedded default
-
+def _pgserver():
+    """Import pgserver only when the embedded default is used."""
     logging.getLogger("pgserver").setLevel(logging.WARNING)
-
-    settings.home.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # platformdirs warns about XDG_RUNTIME_DIR on servers
-        server = pgserver.get_server(_pgdata(settings), cleanup_mode=None)
-    return server
+        import pgserver
+        import pgserver._commands
+
+    return pgserver
+
+
+def start_embedded(settings: Settings):
+    """Start (or reuse) the embedded server. It keeps running after this process exits."""
+    pgserver = _pgserver()
+    settings.home.mkdir(parents=True, exist_ok=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pgserver.get_server(_pgdata(settings), cleanup_mode=None)
 
 
 def embedded_status(settings: Settings) -> dict:
@@ -67,12 +74,11 @@ def stop_embedded(settings: Settings) -> bool:
     """Stop the embedded server if it runs. Returns whether one was stopped."""
     import subprocess
 
-    from pgserver._commands import POSTGRES_BIN_PATH
-
+    bin_path = _pgserver()._commands.POSTGRES_BIN_PATH
     if not embedded_status(settings)["running"]:
         return False
     pgdata = _pgdata(settings)
-    cmd = [str(POSTGRES_BIN_PATH / "pg_ctl"), "-D", str(pgdata), "-w", "stop", "-m", "fast"]
+    cmd = [str(bin_path / "pg_ctl"), "-D", str(pgdata), "-w", "stop", "-m", "fast"]
     import os
 
     if os.geteuid() == 0:  # pgserver runs the server as its own system user when we are root
