@@ -31,7 +31,7 @@ ADMIN_DSN = os.environ.get(
 )
 D = date(2024, 6, 30)
 OTHER_DATE = date(2024, 5, 31)
-SUITE_SIZES = {"campaign_members": 7, "customer_tier": 7, "customer_value": 11}
+SUITE_SIZES = {"campaign_members": 8, "customer_tier": 7, "customer_value": 11}
 TOTAL_EXPECTATIONS = sum(SUITE_SIZES.values())
 
 DDL = """
@@ -221,6 +221,12 @@ CRITICAL_CASES = [
         " where as_of_date = %(d)s and customer_id = 'C000002'",
         "campaign_members", "expect_column_values_to_match_regex", "mobile",
         id="members-bad-mobile",
+    ),
+    pytest.param(
+        "update exports.campaign_members set mobile = null"
+        " where as_of_date = %(d)s and customer_id = 'C000002'",
+        "campaign_members", "expect_column_values_to_not_be_null", "mobile",
+        id="members-unreachable-null-mobile",
     ),
     pytest.param(
         "update exports.campaign_members set channel = 'wechat'"

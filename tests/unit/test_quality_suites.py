@@ -83,6 +83,7 @@ def test_campaign_members_rules(specs) -> None:
     assert rules(specs["campaign_members"]) == {
         ("expect_table_row_count_to_be_between", None, "critical", (0, None, (), None)),
         ("expect_column_values_to_not_be_null", "customer_id", "critical", none),
+        ("expect_column_values_to_not_be_null", "mobile", "critical", none),
         ("expect_compound_columns_to_be_unique", "campaign_code,customer_id", "critical", none),
         ("expect_column_values_to_be_in_set", "channel", "critical",
          (None, None, ("sms", "phone", "email", "app"), None)),
