@@ -1,0 +1,82 @@
+"""Nothing reaches marketing unless the data-quality gate passed for that very run."""
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from python_tasks.exports.catalog import Campaign
+from python_tasks.exports.files import ExportBlocked, export_campaign_files
+from python_tasks.quality.results_store import DDL
+
+pytestmark = pytest.mark.integration
+
+D = date(2026, 9, 30)
+CAMPAIGN = Campaign(code="GOLD_TEST", name="t", name_zh="t", tiers=("gold",), channels=("sms",),
+                    frequency_cap_days=0, reason="r")
+
+
+@pytest.fixture
+def warehouse(fresh_db: str) -> str:
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute(DDL)
+        conn.execute("create schema exports")
+        conn.execute("""
+            create table exports.campaign_members (
+                as_of_date date, campaign_code text, customer_id text, full_name text, mobile text,
+                channel text, tier_code text, cluster_id integer, reason text)
+        """)
+        conn.execute("""
+            insert into exports.campaign_members values
+            (%s, 'GOLD_TEST', 'C1', '张伟', '13812345678', 'sms', 'gold', 1, 'r'),
+            (%s, 'GOLD_TEST', 'C2', '=cmd()', '13912345678', 'sms', 'gold', 1, 'r')
+        """, (D, D))
+        conn.execute("create table ops.export_suppressions (as_of_date date, campaign_code text, reason text, "
+                     "customers bigint)")
+        conn.execute("create table ops.export_log (export_id bigserial, run_id text, as_of_date date, "
+                     "campaign_code text, file_path text, file_format text, rows_exported bigint, sha256 text, "
+                     "exported_at timestamptz default now())")
+    return fresh_db
+
+
+def record_gate(dsn: str, run_id: str, *, critical_ok: bool) -> None:
+    with psycopg.connect(dsn) as conn:
+        conn.execute(
+            "insert into ops.dq_results (run_id, as_of_date, suite, expectation_type, severity, success) "
+            "values (%s, %s, 's', 'expect_x', 'critical', %s)", (run_id, D, critical_ok))
+
+
+def test_no_gate_result_means_no_files(warehouse: str, tmp_path: Path):
+    with pytest.raises(ExportBlocked, match="no data-quality results"):
+        export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+    assert not list(tmp_path.rglob("*.csv"))
+
+
+def test_failed_gate_means_no_files(warehouse: str, tmp_path: Path):
+    record_gate(warehouse, "run-1", critical_ok=False)
+    with pytest.raises(ExportBlocked, match="1 critical"):
+        export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+    assert not list(tmp_path.rglob("*.csv"))
+
+
+def test_a_pass_of_another_run_does_not_count(warehouse: str, tmp_path: Path):
+    record_gate(warehouse, "run-0", critical_ok=True)
+    with pytest.raises(ExportBlocked):
+        export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+
+
+def test_passed_gate_writes_files_manifest_and_audit_once_per_rerun(warehouse: str, tmp_path: Path):
+    record_gate(warehouse, "run-1", critical_ok=True)
+    for _ in range(2):
+        written = export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+    assert {w["file_format"] for w in written} == {"csv", "parquet"}
+    csv_bytes = (tmp_path / D.isoformat() / "GOLD_TEST.csv").read_bytes()
+    assert csv_bytes.startswith(b"\xef\xbb\xbf")
+    text = csv_bytes.decode("utf-8-sig")
+    assert "张伟" in text and "138-1234-5678" in text and "'=cmd()" in text
+    assert (tmp_path / D.isoformat() / "GOLD_TEST.manifest.json").exists()
+    assert not list(tmp_path.rglob("*.tmp"))
+    with psycopg.connect(warehouse) as conn:
+        assert conn.execute("select count(*) from ops.export_log").fetchone()[0] == 2  # csv + parquet, not 4
