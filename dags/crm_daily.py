@@ -1,6 +1,8 @@
 """crm_daily: one business day, sources to campaign files. Wiring only; the work is in python_tasks."""
 from __future__ import annotations
 
+import os
+
 from airflow.sdk import TriggerRule, dag, task
 
 from crm_dbt import dbt_task_group
@@ -34,6 +36,16 @@ def crm_daily():
         from python_tasks.ingest.corebank import load_corebank
 
         return load_corebank(warehouse_dsn(COREBANK_CONN_ID), warehouse_dsn(), business_date(ds), run_id)
+
+    # Waits for the day's files; the check (and its deadline, which names a missing file) is in
+    # python_tasks.ingest.arrival. The timeout is only a backstop behind that deadline.
+    @task.sensor(poke_interval=int(os.environ.get("CRM_DROP_POKE_SECONDS", "300")), timeout=24 * 3600,
+                 mode="reschedule")
+    def wait_for_channel_drops(ds: str) -> bool:
+        from python_tasks.config import Settings
+        from python_tasks.ingest.arrival import check_arrival
+
+        return check_arrival(Settings.from_env().landing_dir, business_date(ds))
 
     @task(outlets=[RAW_CHANNEL])
     def load_channel_drops(ds: str, run_id: str) -> dict:
@@ -95,7 +107,9 @@ def crm_daily():
         report.log_and_check(summary)  # the summary is the last task: it must fail an incomplete run
         return {"summary_path": str(path)}
 
-    loaded = [extract_corebank(), load_channel_drops()]
+    channel = load_channel_drops()
+    wait_for_channel_drops() >> channel
+    loaded = [extract_corebank(), channel]
     built = marts_ready()
     loaded >> prepare_warehouse() >> dbt_task_group() >> built
     clustered = cluster_customers()

@@ -53,3 +53,23 @@ create table if not exists ops.file_registry (
     run_id        text not null,
     registered_at timestamptz not null default now()
 );
+
+-- The watermark is a position (updated_at, key) so rows sharing one updated_at at a boundary are
+-- split by key, never lost or moved twice. Databases created before the key existed get it here.
+alter table ops.watermarks add column if not exists low_key text not null default '';
+alter table ops.watermarks add column if not exists high_key text not null default '';
+
+-- Source schemas that changed under us: the load continues, the change is kept as a warning.
+create table if not exists ops.schema_drift (
+    drift_id      bigserial primary key,
+    run_id        text not null,
+    logical_date  date not null,
+    source        text not null,
+    source_file   text,
+    change        text not null,          -- extra_column | missing_column | column_added_to_raw
+    column_name   text not null,
+    detail        text,
+    severity      text not null default 'warning',
+    detected_at   timestamptz not null default now()
+);
+create index if not exists schema_drift_date_idx on ops.schema_drift (logical_date, source);

@@ -38,3 +38,4 @@ def write_quarantine(conn: psycopg.Connection, rows: list[QuarantinedRow], *, ru
 
 def clear_quarantine(conn: psycopg.Connection, *, logical_date: date, source: str) -> None:
     conn.execute("delete from ops.quarantine where logical_date = %s and source = %s", (logical_date, source))
+WRONG_TYPE = "wrong_type"

@@ -18,6 +18,7 @@ from pathlib import Path
 import psycopg
 
 from python_tasks.synthetic import holdings, landing, people, transactions
+from python_tasks.synthetic.dirt import DirtSpec, FileDirt, apply_dirt
 from python_tasks.synthetic.copy_writer import copy_columns
 from python_tasks.synthetic.window import Window
 
@@ -50,6 +51,7 @@ class GenerationSpec:
     days: int = 90
     seed: int = 42
     end_date: date = date(2026, 9, 30)  # last business date generated
+    dirt: DirtSpec | None = None  # spoil the landing files (tests of the loader); None = clean
 
     @property
     def start_date(self) -> date:
@@ -63,6 +65,7 @@ class GenerationResult:
     end_date: date
     row_counts: dict[str, int]  # "core.customers" -> n, ..., "landing/<feed>" -> n over all dates
     landing_files: int
+    dirt: dict[str, FileDirt] | None = None  # what was planted, per "<date>/<file>", when spec.dirt
 
 
 def _validate(spec: GenerationSpec) -> None:
@@ -131,6 +134,7 @@ def generate(source_dsn: str, landing_dir: Path, spec: GenerationSpec) -> Genera
         )
 
     files = landing.write_landing(landing_dir, window, feeds)
+    planted = apply_dirt(landing_dir, window, spec.dirt, seed) if spec.dirt is not None else None
     counts.update(landing.row_counts(feeds))
     log.info(
         "generated %d customers x %d days (%s..%s) in %.1fs",
@@ -146,4 +150,5 @@ def generate(source_dsn: str, landing_dir: Path, spec: GenerationSpec) -> Genera
         end_date=window.end,
         row_counts=counts,
         landing_files=files,
+        dirt=planted,
     )
