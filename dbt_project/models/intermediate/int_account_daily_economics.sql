@@ -37,8 +37,17 @@ final as (
         products.product_type,
         economics.balance_side,
         window_balances.balance_cny,
-        -- Margin per day against the funds-transfer-pricing rate: deposits earn ftp minus what
-        -- the bank pays, loans earn what the customer pays minus ftp, wealth earns a fee.
+        -- Margin against the funds-transfer-pricing rate: deposits earn ftp minus what the bank
+        -- pays, loans earn what the customer pays minus ftp, wealth earns a fee. annual_* is what
+        -- the day's balance would earn in a year; daily_* is that over 365. Profit sums the annual
+        -- figures and divides once by the days observed: summing daily fractions first truncates
+        -- (numeric division keeps ~16 digits) and can round a half cent the wrong way.
+        case economics.balance_side
+            when 'deposit' then window_balances.balance_cny * (economics.ftp_rate - products.customer_rate)
+            when 'loan' then window_balances.balance_cny * (products.customer_rate - economics.ftp_rate)
+            when 'wealth' then window_balances.balance_cny * economics.wealth_fee_rate
+        end as annual_margin_cny,
+        economics.annual_account_cost_cny,
         case economics.balance_side
             when 'deposit' then window_balances.balance_cny * (economics.ftp_rate - products.customer_rate) / 365.0
             when 'loan' then window_balances.balance_cny * (products.customer_rate - economics.ftp_rate) / 365.0

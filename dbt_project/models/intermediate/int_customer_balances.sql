@@ -52,6 +52,9 @@ final as (
 select
     *,
     -- The trend compounded to a year, bounded: a 30-day blip must not project a hundredfold.
-    least(3, greatest(-1, power(1 + greatest(balance_trend_pct, -0.99), 365.0 / trend_span_days) - 1))
-        as balance_growth_annualised
+    -- No trend (no earlier-half balance to compare with), no projection: greatest() skips nulls,
+    -- so without the guard a missing trend would read as -99%.
+    case when balance_trend_pct is not null then
+        least(3, greatest(-1, power(1 + greatest(balance_trend_pct, -0.99), 365.0 / trend_span_days) - 1))
+    end as balance_growth_annualised
 from final

@@ -1,6 +1,6 @@
 -- End-of-day balance per account and date, latest correction wins. Incremental like
--- fct_transactions: only the raw batches from the latest processed one onwards are read, and
--- rows are upserted on (account_id, balance_date).
+-- fct_transactions: only the raw batches newer than the latest processed one, plus the build
+-- date's own batch, are read; rows are upserted on (account_id, balance_date).
 {{
     config(
         materialized='incremental',
@@ -10,6 +10,7 @@
         indexes=[
             {'columns': ['account_id', 'balance_date'], 'unique': true},
             {'columns': ['balance_date']},
+            {'columns': ['_logical_date']},
         ],
     )
 }}
@@ -19,7 +20,12 @@ with batches as (
     from {{ source('corebank', 'daily_balances') }}
     where _logical_date <= {{ as_of_date() }}
     {% if is_incremental() %}
-      and _logical_date >= (select coalesce(max(_logical_date), date '1900-01-01') from {{ this }})
+      -- Batches newer than any already processed, plus the build date's own batch: a re-run of
+      -- a date re-reads (only) that date's batch, which the loader replaced in raw.
+      and (
+          _logical_date > (select coalesce(max(_logical_date), date '1900-01-01') from {{ this }})
+          or _logical_date = {{ as_of_date() }}
+      )
     {% endif %}
 ),
 

@@ -1,8 +1,8 @@
--- Every transaction, one row per txn_id, latest version. Incremental: each run reads only the raw
--- batches from the latest one already processed onwards (the index on raw._logical_date makes
--- that a range scan), so a day's cost follows the day's rows, not history. A transaction that
--- arrives late (loaded in a later batch than its txn_date) is picked up with that batch and
--- upserted on txn_id.
+-- Every transaction, one row per txn_id, latest version. Incremental: each run reads only the
+-- raw batches newer than the latest one already processed, plus the build date's own batch
+-- (a range scan on the index of raw._logical_date), so a day's cost follows the day's rows,
+-- not history. A transaction that arrives late (loaded in a later batch than its txn_date) is
+-- picked up with that batch and upserted on txn_id.
 {{
     config(
         materialized='incremental',
@@ -13,6 +13,7 @@
             {'columns': ['txn_id'], 'unique': true},
             {'columns': ['txn_date']},
             {'columns': ['customer_id']},
+            {'columns': ['_logical_date']},
         ],
     )
 }}
@@ -22,8 +23,12 @@ with batches as (
     from {{ source('corebank', 'transactions') }}
     where _logical_date <= {{ as_of_date() }}
     {% if is_incremental() %}
-      -- Re-read the latest processed batch too: a re-run of that date replaced it in raw.
-      and _logical_date >= (select coalesce(max(_logical_date), date '1900-01-01') from {{ this }})
+      -- Batches newer than any already processed, plus the build date's own batch: a re-run of
+      -- a date re-reads (only) that date's batch, which the loader replaced in raw.
+      and (
+          _logical_date > (select coalesce(max(_logical_date), date '1900-01-01') from {{ this }})
+          or _logical_date = {{ as_of_date() }}
+      )
     {% endif %}
 ),
 

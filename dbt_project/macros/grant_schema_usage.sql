@@ -1,0 +1,15 @@
+{#- dbt grants select on each relation; roles also need usage on the schema to reach it.
+    Roles that do not exist yet (a dev database without python_tasks.access.ensure_roles) are skipped. -#}
+{% macro grant_schema_usage(schema_name, roles) -%}
+    do $grant$
+    declare role_name text;
+    begin
+        foreach role_name in array array[{% for r in roles %}'{{ r }}'{% if not loop.last %}, {% endif %}{% endfor %}]
+        loop
+            if exists (select 1 from pg_roles where rolname = role_name) then
+                execute format('grant usage on schema %I to %I', '{{ schema_name }}', role_name);
+            end if;
+        end loop;
+    end
+    $grant$
+{%- endmacro %}

@@ -1,0 +1,83 @@
+-- The tier rules of the policy in force applied to every valued customer, with the reasons.
+-- mart_customer_tier adds the relationship manager; the rules live here so mart_rm_book can
+-- read the gold customers without a cycle.
+with customer_value as (
+    select * from {{ ref('mart_customer_value') }}
+),
+
+policy as (
+    select parameter, value
+    from {{ ref('tier_policy_parameters') }}
+    where policy_version = '{{ var("tier_policy_version") }}'
+),
+
+tiers as (
+    select *
+    from {{ ref('tier_definitions') }}
+    where policy_version = '{{ var("tier_policy_version") }}'
+),
+
+tests as (
+    select
+        customer_value.*,
+        aum_cny >= {{ tier_param('policy', 'gold_min_aum_cny') }} as hits_gold_aum,
+        profit_contribution_cny >= {{ tier_param('policy', 'gold_min_annual_profit_cny') }} as hits_gold_profit,
+        profit_contribution_cny >= {{ tier_param('policy', 'profit_min_annual_profit_cny') }} as hits_profit,
+        predicted_annual_profit_cny >= {{ tier_param('policy', 'potential_min_predicted_profit_cny') }}
+            and predicted_annual_profit_cny
+                >= {{ tier_param('policy', 'potential_min_uplift_ratio') }} * greatest(profit_contribution_cny, 1)
+            as hits_potential,
+        profit_contribution_cny < {{ tier_param('policy', 'unprofitable_max_annual_profit_cny') }} as hits_unprofitable
+    from customer_value
+),
+
+graded as (
+    select
+        *,
+        -- The first rule that holds decides; the order is the policy's.
+        case
+            when hits_gold_aum or hits_gold_profit then 'gold'
+            when hits_profit then 'profit'
+            when hits_potential then 'potential'
+            when hits_unprofitable then 'unprofitable'
+            else 'common'
+        end as tier_code,
+        array_to_string(array_remove(array[
+            case when hits_gold_aum then 'AUM_AT_OR_ABOVE_GOLD' end,
+            case when hits_gold_profit then 'PROFIT_AT_OR_ABOVE_GOLD' end,
+            case when hits_profit and not (hits_gold_aum or hits_gold_profit) then 'PROFIT_AT_OR_ABOVE_PROFIT_TIER' end,
+            case when hits_potential and not (hits_gold_aum or hits_gold_profit or hits_profit)
+                 then 'PREDICTED_PROFIT_UPLIFT' end,
+            case when hits_unprofitable and not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential)
+                 then 'NEGATIVE_PROFIT_NO_POTENTIAL' end,
+            case when not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential or hits_unprofitable)
+                 then 'BELOW_PROFIT_TIER_NON_NEGATIVE' end,
+            case when risk_balance_falling then 'RISK_BALANCE_FALLING' end,
+            case when risk_activity_fading then 'RISK_ACTIVITY_FADING' end
+        ], null), ',') as reason_codes
+    from tests
+),
+
+final as (
+    select
+        graded.as_of_date,
+        graded.customer_id,
+        graded.city,
+        graded.branch_code,
+        graded.tier_code,
+        tiers.tier_rank,
+        tiers.display_name_en as tier_name_en,
+        tiers.display_name_zh as tier_name_zh,
+        tiers.service_model,
+        graded.reason_codes,
+        '{{ var("tier_policy_version") }}'::text as policy_version,
+        graded.aum_cny,
+        graded.profit_contribution_cny,
+        graded.predicted_annual_profit_cny,
+        graded.lifetime_value_cny,
+        graded.risk_balance_falling or graded.risk_activity_fading as at_risk
+    from graded
+    inner join tiers on graded.tier_code = tiers.tier_code
+)
+
+select * from final

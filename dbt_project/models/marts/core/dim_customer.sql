@@ -1,0 +1,101 @@
+-- One row per customer number, resolved to the person behind it (person_id) with a golden
+-- record of person attributes. Survivorship rules: see _core__models.yml.
+with customers as (
+    select * from {{ ref('stg_corebank__customers') }}
+),
+
+contacts as (
+    select * from {{ ref('stg_corebank__contact_details') }}
+),
+
+keyed as (
+    select
+        customers.*,
+        -- The same resident ID is the same person. Erased numbers have no resident ID left and
+        -- stay a person of their own: erasure must not be undone by linking.
+        coalesce('R:' || customers.resident_id, 'C:' || customers.customer_id) as person_key
+    from customers
+),
+
+primaries as (
+    -- The primary number is the one onboarded first (then the lowest number): it never changes
+    -- when the person opens another number later, so person_id is stable.
+    select distinct on (person_key)
+        person_key,
+        customer_id as primary_customer_id
+    from keyed
+    order by person_key, onboarded_on, customer_id
+),
+
+person_profile as (
+    select
+        person_key,
+        count(*) as person_customer_count,
+        min(onboarded_on) as person_first_onboarded_on,
+        bool_or(customer_status = 'active') as person_is_active,
+        -- Latest non-null value wins, by the record's updated_at (then the higher number).
+        (array_agg(full_name order by updated_at desc, customer_id desc) filter (where full_name is not null))[1]
+            as full_name,
+        (array_agg(gender order by updated_at desc, customer_id desc) filter (where gender is not null))[1]
+            as gender,
+        (array_agg(birth_date order by updated_at desc, customer_id desc) filter (where birth_date is not null))[1]
+            as birth_date,
+        (array_agg(city order by updated_at desc, customer_id desc) filter (where city is not null))[1]
+            as city,
+        (array_agg(occupation order by updated_at desc, customer_id desc) filter (where occupation is not null))[1]
+            as occupation
+    from keyed
+    group by person_key
+),
+
+person_contact as (
+    select
+        keyed.person_key,
+        (array_agg(contacts.mobile order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.mobile is not null))[1] as mobile,
+        (array_agg(contacts.email order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.email is not null))[1] as email,
+        (array_agg(contacts.address order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.address is not null))[1] as address,
+        -- The channel of the most recently changed contact record.
+        (array_agg(contacts.preferred_channel order by contacts.updated_at desc, contacts.customer_id desc))[1]
+            as preferred_channel,
+        -- The strictest wish wins: do-not-contact on any number holds for the person.
+        bool_or(contacts.do_not_contact) as do_not_contact
+    from keyed
+    inner join contacts on keyed.customer_id = contacts.customer_id
+    where not keyed.is_erased
+    group by keyed.person_key
+),
+
+final as (
+    select
+        keyed.customer_id,
+        'P' || primaries.primary_customer_id as person_id,
+        primaries.primary_customer_id,
+        keyed.customer_id = primaries.primary_customer_id as is_primary_customer_id,
+        person_profile.person_customer_count::integer as person_customer_count,
+        keyed.is_erased,
+        case when keyed.is_erased then null else person_profile.full_name end as full_name,
+        case when keyed.is_erased then null else person_profile.gender::text end as gender,
+        case when keyed.is_erased then null else person_profile.birth_date end as birth_date,
+        case when keyed.is_erased then null else person_profile.city end as city,
+        case when keyed.is_erased then null else person_profile.occupation end as occupation,
+        case when keyed.is_erased then null else person_contact.mobile end as mobile,
+        case when keyed.is_erased then null else person_contact.email end as email,
+        case when keyed.is_erased then null else person_contact.address end as address,
+        person_contact.preferred_channel,
+        coalesce(person_contact.do_not_contact, false) as do_not_contact,
+        keyed.branch_code,
+        keyed.onboarded_on,
+        person_profile.person_first_onboarded_on,
+        keyed.customer_status,
+        case when person_profile.person_is_active then 'active' else 'closed' end as person_status,
+        keyed.updated_at
+    from keyed
+    inner join primaries on keyed.person_key = primaries.person_key
+    inner join person_profile on keyed.person_key = person_profile.person_key
+    left join person_contact on keyed.person_key = person_contact.person_key
+)
+
+select * from final

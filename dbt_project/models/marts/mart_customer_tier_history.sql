@@ -1,0 +1,34 @@
+-- Date-effective tier history: one row per build date and customer. A re-run of a date replaces
+-- that date's rows (pre-hook), so the history is idempotent per as_of_date.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='append_new_columns',
+        pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date = {{ as_of_date() }}{% endif %}",
+        indexes=[
+            {'columns': ['as_of_date', 'customer_id'], 'unique': true},
+            {'columns': ['customer_id']},
+        ],
+    )
+}}
+
+with customer_tier as (
+    select * from {{ ref('mart_customer_tier') }}
+),
+
+final as (
+    select
+        as_of_date,
+        customer_id,
+        tier_code,
+        tier_rank,
+        policy_version,
+        reason_codes,
+        relationship_manager_id,
+        aum_cny,
+        profit_contribution_cny
+    from customer_tier
+)
+
+select * from final

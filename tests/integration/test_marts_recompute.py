@@ -1,0 +1,418 @@
+"""The customer value marts, recomputed independently.
+
+A small synthetic bank goes through the real loaders and the real `dbt build`, for the day before
+the last date (D-1), then the last date (D), then D again (a re-run). Each customer's AUM, profit
+contribution and tier and the top-20% profit share are then recomputed here in Python (pandas and
+Decimal, straight from the raw tables and the policy seeds; no dbt SQL reused) and must match the
+marts to the cent. The same run checks the incremental facts (late rows upserted, no duplicates),
+tier history and movements, RM assignment, identity resolution, erasure in history and masked PII.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from datetime import date, timedelta
+from decimal import ROUND_HALF_UP, Decimal, getcontext
+
+import pandas as pd
+import psycopg
+import pytest
+
+from python_tasks.access import ensure_roles
+from python_tasks.config import DBT_PROJECT_DIR
+from python_tasks.ingest.corebank import load_corebank
+from python_tasks.ingest.landing import load_landing
+from python_tasks.synthetic.bank import GenerationSpec, generate
+from python_tasks.transform.dbt_build import build
+from tests.pgtools import create_database, drop_database
+
+pytestmark = pytest.mark.integration
+
+D = date(2026, 9, 30)
+D_PREV = D - timedelta(days=1)
+SPEC = GenerationSpec(customers=300, days=20, seed=23, end_date=D)
+ACTIVITY_WINDOW_DAYS = 90  # dbt var activity_window_days
+AUM_WINDOW_DAYS = 30  # dbt var aum_window_days
+POLICY_VERSION = "2026.1"
+CENT = Decimal("0.01")
+getcontext().prec = 50
+
+
+def q2(x: Decimal) -> Decimal:
+    """Postgres round(numeric, 2) and ::numeric(18,2): half away from zero."""
+    return x.quantize(CENT, rounding=ROUND_HALF_UP)
+
+
+def frame(dsn: str, query: str, *params) -> pd.DataFrame:
+    with psycopg.connect(dsn) as conn:
+        cur = conn.execute(query, params)
+        return pd.DataFrame(cur.fetchall(), columns=[c.name for c in cur.description])
+
+
+def scalar(dsn: str, query: str, *params):
+    with psycopg.connect(dsn) as conn:
+        return conn.execute(query, params).fetchone()[0]
+
+
+@dataclass
+class Bank:
+    warehouse: str
+    source: str
+    after_prev: dict  # state after building D-1
+    after_d: dict  # state after the first build of D
+    after_rerun: dict  # state after re-running D
+
+
+def _state(dsn: str) -> dict:
+    return {
+        "fct_transactions": frame(dsn, "select * from marts.fct_transactions order by txn_id"),
+        "fct_daily_balances_rows": scalar(dsn, "select count(*) from marts.fct_daily_balances"),
+        "history": frame(dsn, "select as_of_date, customer_id, tier_code, tier_rank "
+                              "from marts.mart_customer_tier_history order by 1, 2"),
+        "movements": frame(dsn, "select * from marts.mart_tier_movements order by as_of_date, customer_id"),
+        "rm_book": frame(dsn, "select * from marts.mart_rm_book order by as_of_date, customer_id"),
+    }
+
+
+def _load_and_build(source: str, warehouse: str, landing, day: date) -> None:
+    load_corebank(source, warehouse, day, f"test-{day}")
+    load_landing(warehouse, landing, day, f"test-{day}")
+    build(warehouse, day)
+
+
+@pytest.fixture(scope="module")
+def bank(pg_admin_dsn, tmp_path_factory) -> Bank:
+    landing = tmp_path_factory.mktemp("landing")
+    warehouse = create_database(pg_admin_dsn, "marts_wh")
+    source = create_database(pg_admin_dsn, "marts_src")
+    try:
+        generate(source, landing, SPEC)
+        ensure_roles(warehouse)
+        _load_and_build(source, warehouse, landing, D_PREV)
+        after_prev = _state(warehouse)
+        _load_and_build(source, warehouse, landing, D)
+        after_d = _state(warehouse)
+        _load_and_build(source, warehouse, landing, D)  # a re-run of the same date
+        after_rerun = _state(warehouse)
+        yield Bank(warehouse, source, after_prev, after_d, after_rerun)
+    finally:
+        drop_database(pg_admin_dsn, warehouse)
+        drop_database(pg_admin_dsn, source)
+
+
+# ---- the independent recompute --------------------------------------------------------------
+
+
+def latest(df: pd.DataFrame, key: list[str]) -> pd.DataFrame:
+    """Newest version per key: raw is append-only, one batch per logical date."""
+    df = df.sort_values([*key, "updated_at", "_loaded_at"], ascending=[True] * len(key) + [False, False])
+    return df.drop_duplicates(key, keep="first")
+
+
+def dsum(s: pd.Series) -> Decimal:
+    return sum(s, Decimal(0))
+
+
+def seed(name: str) -> pd.DataFrame:
+    return pd.read_csv(DBT_PROJECT_DIR / "seeds" / f"{name}.csv", dtype=str)
+
+
+@pytest.fixture(scope="module")
+def expected(bank: Bank) -> pd.DataFrame:
+    return recompute(bank.warehouse)
+
+
+def recompute(wh: str) -> pd.DataFrame:
+    """AUM, profit contribution, predicted profit and tier per live customer, as of D."""
+    customers = latest(frame(wh, "select customer_id, is_deleted, updated_at, _loaded_at "
+                                 "from raw.corebank__customers where _logical_date <= %s", D), ["customer_id"])
+    live = customers.loc[~customers.is_deleted, ["customer_id"]]
+    accounts = latest(frame(wh, "select account_id, customer_id, product_code, updated_at, _loaded_at "
+                                "from raw.corebank__accounts where _logical_date <= %s", D), ["account_id"])
+    products = latest(frame(wh, "select product_code, product_type, customer_rate, updated_at, _loaded_at "
+                                "from raw.corebank__products where _logical_date <= %s", D), ["product_code"])
+    balances = latest(frame(wh, "select account_id, balance_date, balance_cny, updated_at, _loaded_at "
+                                "from raw.corebank__daily_balances where _logical_date <= %s", D),
+                      ["account_id", "balance_date"])
+    txns = latest(frame(wh, "select txn_id, customer_id, txn_ts, fee_cny, channel, updated_at, _loaded_at "
+                            "from raw.corebank__transactions where _logical_date <= %s", D), ["txn_id"])
+
+    economics = seed("product_economics")
+    for c in ("ftp_rate", "wealth_fee_rate", "annual_account_cost_cny"):
+        economics[c] = economics[c].map(Decimal)
+    channels = seed("channel_costs")
+    channels["cost_per_txn_cny"] = channels["cost_per_txn_cny"].map(Decimal)
+    policy = seed("tier_policy_parameters")
+    policy = {r.parameter: Decimal(r.value) for r in policy[policy.policy_version == POLICY_VERSION].itertuples()}
+    value_params = {r.parameter: Decimal(r.value) for r in seed("value_model_parameters").itertuples()}
+
+    window_start = D - timedelta(days=ACTIVITY_WINDOW_DAYS)  # exclusive
+    days = balances[(balances.balance_date > window_start) & (balances.balance_date <= D)]
+    days = (days.merge(accounts[["account_id", "customer_id", "product_code"]], on="account_id")
+                .merge(products[["product_code", "product_type", "customer_rate"]], on="product_code")
+                .merge(economics, on="product_type")
+                .merge(live, on="customer_id"))
+
+    def annual_margin(r) -> Decimal:
+        """What the day's balance earns in a year; exact in Decimal (no division yet)."""
+        if r.balance_side == "deposit":
+            return r.balance_cny * (r.ftp_rate - r.customer_rate)
+        if r.balance_side == "loan":
+            return r.balance_cny * (r.customer_rate - r.ftp_rate)
+        return r.balance_cny * r.wealth_fee_rate
+
+    days["margin"] = days.apply(annual_margin, axis=1)
+    days["account_cost"] = days.annual_account_cost_cny
+    days["aum_part"] = days.balance_cny.where(days.balance_side.isin(["deposit", "wealth"]), Decimal(0))
+    days_observed = days.balance_date.nunique()
+    first_day = days.balance_date.min()
+
+    per_day = days.groupby(["customer_id", "balance_date"]).aum_part.agg(dsum).reset_index()
+    aum_days = per_day[per_day.balance_date > D - timedelta(days=AUM_WINDOW_DAYS)]
+    aum = (aum_days.groupby("customer_id").aum_part.agg(dsum)
+           / Decimal(min(AUM_WINDOW_DAYS, days_observed))).map(q2)
+
+    # Trend: recent half of the observed window over the earlier half (for predicted profit).
+    split = first_day + timedelta(days=days_observed // 2)
+    recent = per_day[per_day.balance_date > split].groupby("customer_id").aum_part.agg(
+        lambda s: float(dsum(s)) / len(s))
+    earlier = per_day[per_day.balance_date <= split].groupby("customer_id").aum_part.agg(
+        lambda s: float(dsum(s)) / len(s))
+    span = max(days_observed / 2.0, 1.0)
+
+    txns["txn_date"] = txns.txn_ts.map(lambda ts: pd.Timestamp(ts).tz_convert("Asia/Shanghai").date())
+    window_txns = txns[(txns.txn_date > window_start) & (txns.txn_date <= D)].merge(channels, on="channel")
+    fees = window_txns.groupby("customer_id").fee_cny.agg(dsum)
+    channel_cost = window_txns.groupby("customer_id").cost_per_txn_cny.agg(dsum)
+
+    sides = days.groupby(["customer_id", "balance_side"]).margin.agg(dsum).unstack(fill_value=Decimal(0))
+    account_cost = days.groupby("customer_id").account_cost.agg(dsum)
+    n_days = Decimal(days_observed)
+
+    rows = []
+    for cid in sorted(live.customer_id):
+        a = aum.get(cid, Decimal("0.00"))
+        if cid in account_cost.index:
+            interest = sides.loc[cid].get("deposit", Decimal(0)) + sides.loc[cid].get("loan", Decimal(0))
+            wealth = sides.loc[cid].get("wealth", Decimal(0))
+            # Annualised over the days observed: sum of (daily balance x annual rate) / days, and
+            # window fees and costs x 365 / days. Each part is rounded to the cent, as reported.
+            margin_y = q2(interest / n_days)
+            fee_y = q2((wealth + fees.get(cid, Decimal(0)) * 365) / n_days)
+            cost_y = q2((account_cost[cid] + channel_cost.get(cid, Decimal(0)) * 365) / n_days)
+            profit = margin_y + fee_y - cost_y
+        else:
+            profit = Decimal("0.00")
+        growth = 0.0
+        if cid in recent.index and cid in earlier.index and earlier[cid] != 0:
+            trend = recent[cid] / earlier[cid] - 1
+            growth = min(3.0, max(-1.0, (1 + max(trend, -0.99)) ** (365.0 / span) - 1))
+        predicted = q2(profit + a * Decimal(str(float(growth))) * value_params["projection_margin_rate"])
+        if a >= policy["gold_min_aum_cny"] or profit >= policy["gold_min_annual_profit_cny"]:
+            tier = "gold"
+        elif profit >= policy["profit_min_annual_profit_cny"]:
+            tier = "profit"
+        elif (predicted >= policy["potential_min_predicted_profit_cny"]
+              and predicted >= policy["potential_min_uplift_ratio"] * max(profit, Decimal(1))):
+            tier = "potential"
+        elif profit < policy["unprofitable_max_annual_profit_cny"]:
+            tier = "unprofitable"
+        else:
+            tier = "common"
+        rows.append({"customer_id": cid, "aum_cny": a, "profit_contribution_cny": profit,
+                     "predicted_annual_profit_cny": predicted, "tier_code": tier})
+    return pd.DataFrame(rows).set_index("customer_id")
+
+
+# ---- value, tiers and Pareto ------------------------------------------------------------------
+
+
+def test_every_live_customer_is_valued_once(bank, expected):
+    marts = frame(bank.warehouse, "select customer_id from marts.mart_customer_value")
+    assert sorted(marts.customer_id) == sorted(expected.index)
+    assert len(expected) > 250
+
+
+def test_aum_and_profit_match_an_independent_recompute_to_the_cent(bank, expected):
+    marts = frame(bank.warehouse, "select customer_id, aum_cny, profit_contribution_cny "
+                                  "from marts.mart_customer_value").set_index("customer_id")
+    joined = expected.merge(marts, left_index=True, right_index=True, suffixes=("", "_mart"))
+    bad_aum = joined[joined.aum_cny != joined.aum_cny_mart]
+    bad_profit = joined[joined.profit_contribution_cny != joined.profit_contribution_cny_mart]
+    assert bad_aum.empty, bad_aum[["aum_cny", "aum_cny_mart"]].head()
+    assert bad_profit.empty, bad_profit[["profit_contribution_cny", "profit_contribution_cny_mart"]].head()
+    # The recompute is not trivially zero: it has real money in it.
+    assert (joined.aum_cny > 0).sum() > len(joined) / 2
+    assert (joined.profit_contribution_cny < 0).any() and (joined.profit_contribution_cny > 0).any()
+
+
+def test_tier_matches_an_independent_recompute(bank, expected):
+    marts = frame(bank.warehouse, "select t.customer_id, t.tier_code, v.predicted_annual_profit_cny "
+                                  "from marts.mart_customer_tier t join marts.mart_customer_value v "
+                                  "using (customer_id)").set_index("customer_id")
+    joined = expected.merge(marts, left_index=True, right_index=True, suffixes=("", "_mart"))
+    drift = (joined.predicted_annual_profit_cny - joined.predicted_annual_profit_cny_mart).abs()
+    assert drift.max() <= CENT, joined[drift > CENT].head()
+    bad = joined[joined.tier_code != joined.tier_code_mart]
+    assert bad.empty, bad.head()
+    assert joined.tier_code.nunique() >= 3
+
+
+def test_top_20pct_profit_share_matches_an_independent_recompute(bank, expected):
+    # Descending profit, ties by ascending customer_id (a stable two-pass sort).
+    ranked = expected.reset_index().sort_values("customer_id").sort_values(
+        "profit_contribution_cny", ascending=False, kind="stable")
+    top_n = math.ceil(len(ranked) * 0.2)
+    total = dsum(ranked.profit_contribution_cny)
+    top = dsum(ranked.profit_contribution_cny.iloc[:top_n])
+    summary = frame(bank.warehouse, "select * from marts.mart_pareto_summary").iloc[0]
+    assert summary.customers == len(ranked)
+    assert summary.total_profit_cny == total
+    assert summary.top_20pct_profit_cny == top
+    assert summary.top_20pct_profit_share == (top / total).quantize(Decimal("0.0001"), ROUND_HALF_UP)
+
+
+# ---- incremental facts, history and movements ---------------------------------------------------
+
+
+def test_next_date_upserts_late_transactions_without_duplicates(bank):
+    wh = bank.warehouse
+    late = frame(wh, "select txn_id from raw.corebank__transactions where _logical_date = %s "
+                     "and (txn_ts at time zone 'Asia/Shanghai')::date < %s", D, D)
+    assert not late.empty, "the synthetic bank delivers some transactions days late"
+    facts = bank.after_d["fct_transactions"]
+    assert facts.txn_id.is_unique
+    assert set(late.txn_id) <= set(facts.txn_id)
+    assert set(late.txn_id).isdisjoint(bank.after_prev["fct_transactions"].txn_id)
+    # Everything the raw layer holds up to D is in the fact exactly once.
+    assert len(facts) == scalar(wh, "select count(distinct txn_id) from raw.corebank__transactions")
+    assert bank.after_d["fct_daily_balances_rows"] == scalar(
+        wh, "select count(*) from (select distinct account_id, balance_date from raw.corebank__daily_balances) k")
+
+
+def test_rerun_of_same_date_changes_nothing(bank):
+    for name in ("history", "movements", "rm_book"):
+        pd.testing.assert_frame_equal(bank.after_d[name], bank.after_rerun[name], obj=name)
+    cols = ["txn_id", "amount_cny", "updated_at", "_logical_date"]
+    pd.testing.assert_frame_equal(bank.after_d["fct_transactions"][cols],
+                                  bank.after_rerun["fct_transactions"][cols])
+    assert bank.after_d["fct_daily_balances_rows"] == bank.after_rerun["fct_daily_balances_rows"]
+
+
+def test_tier_history_is_one_row_per_date_and_customer(bank):
+    history = bank.after_rerun["history"]
+    assert sorted(history.as_of_date.unique()) == [D_PREV, D]
+    assert not history.duplicated(["as_of_date", "customer_id"]).any()
+
+
+def test_tier_movements_are_the_diff_of_the_two_dates(bank):
+    history = bank.after_rerun["history"]
+    prev = history[history.as_of_date == D_PREV].set_index("customer_id")
+    cur = history[history.as_of_date == D].set_index("customer_id")
+    expected = {}
+    for cid in prev.index.union(cur.index):
+        if cid not in prev.index:
+            expected[cid] = ("entry", None, cur.tier_code[cid])
+        elif cid not in cur.index:
+            expected[cid] = ("exit", prev.tier_code[cid], None)
+        elif cur.tier_rank[cid] < prev.tier_rank[cid]:
+            expected[cid] = ("upgrade", prev.tier_code[cid], cur.tier_code[cid])
+        elif cur.tier_rank[cid] > prev.tier_rank[cid]:
+            expected[cid] = ("downgrade", prev.tier_code[cid], cur.tier_code[cid])
+    moves = bank.after_rerun["movements"]
+    assert set(moves.as_of_date) == {D} and set(moves.previous_as_of_date) == {D_PREV}
+    got = {r.customer_id: (r.movement_type, r.from_tier_code, r.to_tier_code) for r in moves.itertuples()}
+    assert got == expected
+    assert bank.after_prev["movements"].empty, "the first build date has nothing to compare with"
+
+
+# ---- relationship managers, identity, erasure, access ----------------------------------------
+
+
+def test_every_gold_customer_has_a_roster_rm_kept_from_day_to_day(bank):
+    wh = bank.warehouse
+    gold_without = scalar(wh, "select count(*) from marts.mart_customer_tier "
+                              "where tier_code = 'gold' and relationship_manager_id is null")
+    assert gold_without == 0
+    roster = set(seed("rm_roster").rm_id)
+    book = bank.after_rerun["rm_book"]
+    assert set(book.relationship_manager_id) <= roster
+    prev = book[book.as_of_date == D_PREV].set_index("customer_id").relationship_manager_id
+    cur = book[book.as_of_date == D].set_index("customer_id")
+    stayed = cur.index.intersection(prev.index)
+    assert len(stayed) > 0
+    # Without a new RM interaction, a gold customer keeps yesterday's RM.
+    kept = cur.loc[stayed][cur.loc[stayed].assignment_reason == "kept_from_previous_day"]
+    assert (kept.relationship_manager_id == prev[kept.index]).all()
+
+
+def test_new_gold_customers_go_to_the_least_loaded_rms_of_their_city(bank):
+    book = bank.after_prev["rm_book"]
+    roster = seed("rm_roster").astype({"capacity": int})
+    new = book[book.assignment_reason == "balanced_new"]
+    assert not new.empty
+    in_served_city = new.customer_city.isin(roster.city)
+    assert (new[in_served_city].customer_city == new[in_served_city].rm_city).all()
+    load = book.groupby("relationship_manager_id").size()
+    for city, rms in roster.groupby("city"):
+        placed = new[new.customer_city == city]
+        if placed.empty:
+            continue
+        ratio = {r: load.get(r, 0) / c for r, c in zip(rms.rm_id, rms.capacity)}
+        # Water-filling: an RM who got a new customer ends at most one customer above the
+        # least loaded RM of the city.
+        for rm in placed.relationship_manager_id.unique():
+            assert ratio[rm] <= min(ratio.values()) + 1 / rms.capacity.min() + 1e-9, (city, ratio)
+
+
+def test_customer_numbers_of_one_person_resolve_to_one_person_id(bank):
+    truth = frame(bank.source, "select customer_id, resident_id, onboarded_on from core.customers "
+                               "where not is_deleted")
+    dim = frame(bank.warehouse, "select customer_id, person_id, primary_customer_id from marts.dim_customer")
+    merged = truth.merge(dim, on="customer_id")
+    shared = merged[merged.duplicated("resident_id", keep=False)]
+    assert not shared.empty, "the synthetic bank gives some people two customer numbers"
+    for _, group in shared.groupby("resident_id"):
+        assert group.person_id.nunique() == 1
+        first = group.sort_values(["onboarded_on", "customer_id"]).customer_id.iloc[0]
+        assert (group.primary_customer_id == first).all()
+    assert merged.groupby("resident_id").person_id.nunique().max() == 1
+
+
+def test_erased_customers_keep_no_personal_data_in_history_or_dimension(bank):
+    wh = bank.warehouse
+    erased = [r for r in frame(bank.source, "select customer_id from core.customers where is_deleted").customer_id]
+    assert erased
+    # Plant a pre-erasure version carrying PII, as if it had been snapshotted before the request,
+    # then re-run the snapshot: its post-hook must wipe it.
+    with psycopg.connect(wh) as conn:
+        conn.execute("""
+            insert into snapshots.snap_customer_profile
+                (customer_id, full_name, resident_id, city, is_erased, updated_at,
+                 dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)
+            values (%s, '测试人', '110101199001011234', '上海', false, now() - interval '30 days',
+                    'planted', now() - interval '30 days', now() - interval '30 days', now() - interval '1 day')
+        """, (erased[0],))
+    build(wh, D, select="snap_customer_profile assert_snapshots_hold_no_pii_of_erased_customers")
+    assert scalar(wh, "select count(*) from snapshots.snap_customer_profile where customer_id = any(%s) "
+                      "and (full_name is not null or resident_id is not null or city is not null)", erased) == 0
+    assert scalar(wh, "select count(*) from snapshots.snap_customer_profile where dbt_scd_id = 'planted'") == 1
+    assert scalar(wh, "select count(*) from snapshots.snap_contact_preferences where customer_id = any(%s) "
+                      "and (mobile is not null or email is not null or address is not null)", erased) == 0
+    assert scalar(wh, "select count(*) from marts.dim_customer where customer_id = any(%s) "
+                      "and (full_name is not null or mobile is not null or birth_date is not null)", erased) == 0
+
+
+def test_bi_role_sees_masked_contacts_only(bank):
+    wh = bank.warehouse
+    with psycopg.connect(wh) as conn:
+        conn.execute("set role crm_bi_reader")
+        masked = conn.execute("select full_name_masked, mobile_masked from marts.v_customer_contact_masked "
+                              "where mobile_masked is not null limit 20").fetchall()
+        assert masked
+        for name, mobile in masked:
+            assert set(name[1:]) == {"*"} and len(name) >= 2
+            assert len(mobile) == 11 and mobile[3:7] == "****"
+        conn.execute("select count(*) from marts.mart_customer_tier")  # granted
+        with pytest.raises(psycopg.errors.InsufficientPrivilege):
+            conn.execute("select mobile from marts.mart_customer_contactability limit 1")
