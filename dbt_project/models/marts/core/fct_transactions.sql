@@ -19,17 +19,7 @@
 }}
 
 with batches as (
-    select *
-    from {{ source('corebank', 'transactions') }}
-    where _logical_date <= {{ as_of_date() }}
-    {% if is_incremental() %}
-      -- Batches newer than any already processed, plus the build date's own batch: a re-run of
-      -- a date re-reads (only) that date's batch, which the loader replaced in raw.
-      and (
-          _logical_date > (select coalesce(max(_logical_date), date '1900-01-01') from {{ this }})
-          or _logical_date = {{ as_of_date() }}
-      )
-    {% endif %}
+    {{ new_raw_batches(source('corebank', 'transactions')) }}
 ),
 
 latest as (
