@@ -1,9 +1,14 @@
 {#- dbt grants select on each relation; roles also need usage on the schema to reach it.
-    Roles that do not exist yet (a dev database without python_tasks.access.ensure_roles) are skipped. -#}
+    Roles that do not exist yet (a dev database without python_tasks.access.ensure_roles) are skipped,
+    and so is a schema not built yet: under Cosmos every node is its own dbt invocation, and the
+    first ones (seeds, staging) finish before any mart exists. -#}
 {% macro grant_schema_usage(schema_name, roles) -%}
     do $grant$
     declare role_name text;
     begin
+        if not exists (select 1 from pg_namespace where nspname = '{{ schema_name }}') then
+            return;
+        end if;
         foreach role_name in array array[{% for r in roles %}'{{ r }}'{% if not loop.last %}, {% endif %}{% endfor %}]
         loop
             if exists (select 1 from pg_roles where rolname = role_name) then
