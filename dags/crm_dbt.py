@@ -6,6 +6,7 @@ refreshes the manifest with `dbt parse` before a run; in production the image bu
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
@@ -16,7 +17,7 @@ from crm_common import WAREHOUSE_CONN_ID
 from python_tasks.config import DBT_PROJECT_DIR
 
 DBT_MANIFEST = Path(os.environ.get("CRM_DBT_MANIFEST", DBT_PROJECT_DIR / "target" / "manifest.json"))
-DBT_EXECUTABLE = Path(os.environ.get("CRM_DBT_EXECUTABLE", Path(os.sys.executable).with_name("dbt")))
+DBT_EXECUTABLE = Path(os.environ.get("CRM_DBT_EXECUTABLE", Path(sys.executable).with_name("dbt")))
 
 
 class PostgresProfileMapping(PostgresUserPasswordProfileMapping):
