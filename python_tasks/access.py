@@ -14,6 +14,7 @@ log = logging.getLogger(__name__)
 ROLES: dict[str, str] = {
     "crm_bi_reader": "BI tools: read the contract-enforced marts",
     "crm_marketing_export": "Marketing export: read campaign lists and contactability",
+    "crm_relationship_manager": "Relationship managers: their own customers in mart_rm_book (row-level security)",
 }
 
 

@@ -4,4 +4,5 @@ create database crm;
 create role crm_transform login;
 create role crm_bi_reader nologin;
 create role crm_marketing_export nologin;
+create role crm_relationship_manager nologin;
 grant all privileges on database crm to crm_transform;

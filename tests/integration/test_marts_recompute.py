@@ -416,3 +416,28 @@ def test_bi_role_sees_masked_contacts_only(bank):
         conn.execute("select count(*) from marts.mart_customer_tier")  # granted
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select mobile from marts.mart_customer_contactability limit 1")
+
+
+def test_relationship_manager_sees_only_their_own_book(bank):
+    wh = bank.warehouse
+    with psycopg.connect(wh, autocommit=True) as conn:
+        books = dict(conn.execute("select relationship_manager_id, count(*) from marts.mart_rm_book "
+                                  "group by 1 order by 2 desc").fetchall())
+        assert len(books) >= 2, "need two RMs with gold customers to tell their books apart"
+        rm_id = next(iter(books))
+        login = rm_id.lower()
+        conn.execute(f"drop role if exists {login}")
+        conn.execute(f"create role {login} login in role crm_relationship_manager")
+        try:
+            conn.execute(f"set role {login}")
+            seen = dict(conn.execute("select relationship_manager_id, count(*) from marts.mart_rm_book "
+                                     "group by 1").fetchall())
+            conn.execute("reset role")
+            assert seen == {rm_id: books[rm_id]}
+            conn.execute("set role crm_bi_reader")
+            assert conn.execute("select count(*) from marts.mart_rm_book").fetchone()[0] == sum(books.values())
+            conn.execute("reset role")
+        finally:
+            conn.execute("reset role")
+            conn.execute(f"drop owned by {login}")
+            conn.execute(f"drop role {login}")
