@@ -54,7 +54,7 @@ def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
     log.info("running %s", " ".join(cmd))
     proc = subprocess.run(cmd, env=dbt_env(dsn), capture_output=True, text=True, cwd=project_dir)
     for line in proc.stdout.splitlines():
-        log.info("dbt | %s", line)
+        log.debug("dbt | %s", line)
     if proc.returncode != 0:
         tail = "\n".join(proc.stdout.splitlines()[-40:])
         raise DbtBuildFailed(
