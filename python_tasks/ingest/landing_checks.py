@@ -16,8 +16,9 @@ from psycopg import sql
 from python_tasks.ingest import quarantine as q
 from python_tasks.ingest.feeds import Feed
 
-# pg_input_is_valid is the real check (fast, exact: it rejects 2026-02-30). What it accepts beyond
-# what a feed may send is excluded with cheap string tests; Postgres regexes cost 5x the parse.
+# ops.input_is_valid (pg_input_is_valid on PostgreSQL 16+) is the real check (fast, exact: it
+# rejects 2026-02-30). What it accepts beyond what a feed may send is excluded with cheap string
+# tests; Postgres regexes cost 5x the parse.
 NOT_NUMBERS = ("nan", "infinity", "+infinity", "-infinity", "inf", "+inf", "-inf")
 DATE_TYPES = ("timestamptz", "date")
 
@@ -35,7 +36,7 @@ class BatchRef:
 
 def _invalid(column: str, type_: str) -> sql.Composable:
     col = sql.Identifier(column)
-    parses = sql.SQL("pg_input_is_valid({}, {})").format(col, sql.Literal(type_))
+    parses = sql.SQL("ops.input_is_valid({}, {})").format(col, sql.Literal(type_))
     if type_ in DATE_TYPES:
         # ISO 8601 only ("2026-09-30..."): no 'now', 'epoch', 'yesterday', no ambiguous 09/30/2026
         return sql.SQL("not (substr({c}, 1, 1) between '0' and '9' and substr({c}, 5, 1) = '-' and {p})").format(

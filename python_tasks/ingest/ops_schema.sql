@@ -73,3 +73,30 @@ create table if not exists ops.schema_drift (
     detected_at   timestamptz not null default now()
 );
 create index if not exists schema_drift_date_idx on ops.schema_drift (logical_date, source);
+
+-- Does a text parse as a type? PostgreSQL 16+ has pg_input_is_valid (fast, no subtransaction);
+-- older servers (CRM_PG_DSN may point at 14 or 15) get the same answer from a cast attempt.
+do $outer$
+begin
+    if current_setting('server_version_num')::int >= 160000 then
+        execute $fn$
+            create or replace function ops.input_is_valid(value text, type_name text) returns boolean
+            language sql stable strict parallel safe
+            as 'select pg_input_is_valid(value, type_name)'
+        $fn$;
+    else
+        execute $fn$
+            create or replace function ops.input_is_valid(value text, type_name text) returns boolean
+            language plpgsql stable strict parallel safe
+            as $body$
+            begin
+                execute format('select %L::%s', value, type_name);
+                return true;
+            exception when others then
+                return false;
+            end
+            $body$
+        $fn$;
+    end if;
+end
+$outer$;
