@@ -5,7 +5,7 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{% if is_incremental() %}delete from {{ this }} where as_of_date = {{ as_of_date() }}{% endif %}",
+        pre_hook="{{ delete_build_date_rows() }}",
         indexes=[
             {'columns': ['as_of_date', 'customer_id'], 'unique': true},
             {'columns': ['customer_id']},
