@@ -7,6 +7,7 @@ import sys
 BENCHMARKS = [
     ["bench.pipeline_benchmark", "--customers", "10000", "--days", "90"],
     ["bench.load_benchmark", "--rows", "1000000"],
+    ["bench.clv_backtest", "--customers", "10000", "--days", "90", "--holdout-days", "30"],
 ]
 
 if __name__ == "__main__":
