@@ -57,3 +57,12 @@ def test_exports_cannot_start_unless_the_gate_succeeded(dagbag):
     export = dag.get_task("export_campaigns")
     assert export.trigger_rule == "all_success"
     assert "quality_gate" in export.upstream_task_ids
+
+
+def test_rebuild_marts_is_manual_and_never_exports(dagbag):
+    dag = dagbag.dags["crm_rebuild_marts"]
+    assert dag.schedule is None or str(dag.timetable.summary).lower() in ("none", "never")
+    ids = {t.task_id for t in dag.tasks}
+    assert "dbt.mart_customer_tier_model_build" in ids
+    assert not ids & {"export_campaigns", "extract_corebank", "load_channel_drops"}
+    assert dag.max_active_runs == 1

@@ -39,6 +39,12 @@ def dbt_env(dsn: str, base: dict[str, str] | None = None) -> dict[str, str]:
     return env
 
 
+def target_dir() -> Path:
+    """Where dbt writes run_results.json and manifest.json: dbt's own DBT_TARGET_PATH when set
+    (two builds at once, e.g. a benchmark beside the tests, must not share one), else target/."""
+    return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
+
+
 def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"
@@ -70,7 +76,7 @@ def build(dsn: str, as_of_date: date, *, select: str | None = None) -> dict:
     if select:
         args += ["--select", select]
     run_dbt(dsn, args, as_of_date=as_of_date)
-    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())
+    results = json.loads((target_dir() / "run_results.json").read_text())
     statuses: dict[str, int] = {}
     for r in results["results"]:
         statuses[r["status"]] = statuses.get(r["status"], 0) + 1
@@ -81,4 +87,4 @@ def build(dsn: str, as_of_date: date, *, select: str | None = None) -> dict:
 def parse_manifest(dsn: str) -> Path:
     """Write target/manifest.json, from which Cosmos renders one Airflow task per model."""
     run_dbt(dsn, ["parse"])
-    return DBT_PROJECT_DIR / "target" / "manifest.json"
+    return target_dir() / "manifest.json"

@@ -1,7 +1,12 @@
 -- Profit contribution per customer, annualised from the activity window:
 -- interest margin against FTP + wealth fees + transaction fees - cost to serve (channel + accounts).
-with account_days as (
-    select * from {{ ref('int_account_daily_economics') }}
+with bounds as (
+    select * from {{ ref('int_window_bounds') }}
+),
+
+days as not materialized (
+    -- Read through the balance_date index on each bound, never scanned whole.
+    select * from {{ ref('int_customer_days') }}
 ),
 
 activity as (
@@ -12,15 +17,24 @@ balances as (
     select * from {{ ref('int_customer_balances') }}
 ),
 
+at_end as (
+    select * from days where balance_date = {{ as_of_date() }}
+),
+
+before_window as (
+    select * from days where balance_date = (select before_window from bounds)
+),
+
 margins as (
+    -- Annual rates summed over the customer's days in the window (running totals at the end of
+    -- the window minus at the day before it): divided once by the days observed below.
     select
-        customer_id,
-        -- Annual rates summed over account-days: divided once by the days observed below.
-        sum(case when balance_side in ('deposit', 'loan') then annual_margin_cny else 0 end) as interest_margin_cny,
-        sum(case when balance_side = 'wealth' then annual_margin_cny else 0 end) as wealth_fee_cny,
-        sum(annual_account_cost_cny) as account_cost_cny
-    from account_days
-    group by customer_id
+        at_end.customer_id,
+        at_end.cum_interest_margin_cny - coalesce(before_window.cum_interest_margin_cny, 0) as interest_margin_cny,
+        at_end.cum_wealth_fee_cny - coalesce(before_window.cum_wealth_fee_cny, 0) as wealth_fee_cny,
+        at_end.cum_account_cost_cny - coalesce(before_window.cum_account_cost_cny, 0) as account_cost_cny
+    from at_end
+    left join before_window on at_end.customer_id = before_window.customer_id
 ),
 
 final as (

@@ -12,7 +12,7 @@
         indexes=[
             {'columns': ['txn_id'], 'unique': true},
             {'columns': ['txn_date']},
-            {'columns': ['customer_id']},
+            {'columns': ['customer_id', 'txn_date']},
             {'columns': ['_logical_date']},
         ],
     )

@@ -1,0 +1,188 @@
+"""The dbt warehouse at scale: a full build, the next day's incremental build, and the same full
+build through Airflow and Cosmos, in one run.
+
+    python -m bench.dbt_scale_benchmark --customers 1000000 --days 30
+
+1. Generate ``days + 1`` days of the synthetic bank; extract core banking as of day ``days``
+   (one initial batch) and load every channel drop up to that day.
+2. Copy the loaded warehouse database (``create database ... template``) so both orchestrations
+   start from the same bytes.
+3. **Full build**: one plain ``dbt build`` as of day ``days`` (the baseline).
+4. **Next day**: extract and load day ``days + 1``; ``dbt build`` again (incremental facts).
+5. **Through Airflow + Cosmos**: ``airflow dags test crm_rebuild_marts`` for day ``days`` on the
+   copy: the same full build, one Airflow task per model.
+
+Writes bench/results/dbt_scale_benchmark_<customers>.md (after each stage, so a long run
+that stops part way still leaves what it measured), with the slowest models of each build (from dbt's
+run_results.json) so the next optimisation starts from a profile, not a guess.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import resource
+import shutil
+import tempfile
+import time
+from datetime import date, timedelta
+from pathlib import Path
+
+import psycopg
+
+from python_tasks.config import REPO_ROOT, Settings
+from python_tasks.warehouse import Endpoints, ensure_database, resolve, with_dbname
+
+RESULTS = REPO_ROOT / "bench" / "results"
+log = logging.getLogger("bench.dbt_scale_benchmark")
+
+
+def _admin(dsn: str) -> str:
+    return with_dbname(dsn, "postgres")
+
+
+def _drop(admin: str, *names: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        for name in names:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+def _copy_database(admin: str, source: str, target: str) -> None:
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{target}" with (force)')
+        conn.execute(f'create database "{target}" template "{source}"')
+
+
+def _slowest(run_results: Path, n: int = 8) -> list[tuple[str, float]]:
+    results = json.loads(run_results.read_text())["results"]
+    timed = sorted(((r["unique_id"].split(".")[-1], r.get("execution_time") or 0.0) for r in results),
+                   key=lambda t: -t[1])
+    return timed[:n]
+
+
+def _table_rows(dsn: str) -> dict[str, int]:
+    with psycopg.connect(dsn) as conn:
+        return {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
+                for t in ("marts.fct_transactions", "marts.fct_daily_balances", "marts.mart_customer_tier")}
+
+
+def render(args, generated, rows_full: dict, timings: dict[str, float], full: dict, nxt: dict | None,
+           slow_full: list, slow_next: list, airflow_s: float | None) -> str:
+    full_s = timings["full build"]
+    lines = [
+        f"## dbt at scale: {args.customers:,} customers, {args.days} days (+1 next day)",
+        "",
+        f"Generated: {generated.row_counts.get('core.transactions', 0):,} transactions, "
+        f"{generated.row_counts.get('core.daily_balances', 0):,} daily balances. After the full build: "
+        + ", ".join(f"{k} {v:,}" for k, v in rows_full.items()) + ".",
+        "",
+        "| step | seconds |",
+        "|---|---:|",
+        *[f"| {k} | {v:.1f} |" for k, v in timings.items()],
+        "",
+    ]
+    if nxt is not None:
+        lines.append(f"- next-day build / full build: **{timings['next-day build'] / full_s:.1%}** "
+                     "(target at most 10 %)")
+    if airflow_s is not None:
+        lines.append(f"- full build through Airflow + Cosmos / plain `dbt build`: **{airflow_s / full_s:.2f}x** "
+                     f"(target at most 1.25x)")
+    peak_children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+    lines += [
+        f"- dbt's own elapsed time: full {full['elapsed_s']} s"
+        + (f", next day {nxt['elapsed_s']} s" if nxt else "") + f"; largest child RSS {peak_children:.0f} MB",
+        "",
+        "Slowest nodes, full build: " + ", ".join(f"{n} {s:.1f}s" for n, s in slow_full) + ".",
+        "",
+    ]
+    if slow_next:
+        lines += ["Slowest nodes, next-day build: " + ", ".join(f"{n} {s:.1f}s" for n, s in slow_next) + ".", ""]
+    text = "\n".join(lines)
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / f"dbt_scale_benchmark_{args.customers}.md").write_text(text, encoding="utf-8")
+    return text
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--customers", type=int, default=100_000)
+    parser.add_argument("--days", type=int, default=30)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--skip-airflow", action="store_true", help="only the two plain dbt builds")
+    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases for inspection")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+
+    from python_tasks.access import ensure_roles
+    from python_tasks.ingest.corebank import load_corebank
+    from python_tasks.ingest.landing import load_landing
+    from python_tasks.orchestration import test_dag
+    from python_tasks.synthetic.bank import GenerationSpec, generate
+    from python_tasks.transform.dbt_build import build, target_dir
+
+    # A private dbt target: the run must not read another dbt's run_results.json.
+    os.environ.setdefault("DBT_TARGET_PATH", str(REPO_ROOT / ".crm" / "bench-dbt-target"))
+
+    base = resolve(Settings.from_env())
+    admin = _admin(base.warehouse_dsn)
+    spec = GenerationSpec(customers=args.customers, days=args.days + 1, seed=args.seed)
+    next_day: date = spec.end_date
+    full_day = next_day - timedelta(days=1)
+    tag = f"scale_{args.customers}"
+    wh_db, src_db, copy_db = f"bench_{tag}_wh", f"bench_{tag}_src", f"bench_{tag}_wh_airflow"
+    _drop(admin, wh_db, src_db, copy_db)
+    ep = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, wh_db),
+                   source_dsn=with_dbname(base.warehouse_dsn, src_db), embedded=base.embedded)
+    ensure_database(ep.warehouse_dsn)
+    ensure_database(ep.source_dsn)
+    work = Path(tempfile.mkdtemp(prefix="crm_scale_"))
+    settings = Settings.from_env({**os.environ, "CRM_HOME": str(work), "CRM_PG_DSN": ep.warehouse_dsn})
+
+    timings: dict[str, float] = {}
+
+    def timed(label: str, fn, *a, **kw):
+        started = time.perf_counter()
+        out = fn(*a, **kw)
+        timings[label] = time.perf_counter() - started
+        log.info("%s: %.1fs", label, timings[label])
+        return out
+
+    generated = timed("generate", generate, ep.source_dsn, settings.landing_dir, spec)
+    timed("load", lambda: (
+        load_corebank(ep.source_dsn, ep.warehouse_dsn, full_day, "bench-full"),
+        [load_landing(ep.warehouse_dsn, settings.landing_dir, spec.start_date + timedelta(days=i), "bench-full")
+         for i in range(args.days)],
+        ensure_roles(ep.warehouse_dsn)))
+    if not args.skip_airflow:
+        _copy_database(admin, wh_db, copy_db)
+
+    full = timed("full build", build, ep.warehouse_dsn, full_day)
+    slow_full = _slowest(target_dir() / "run_results.json")
+    rows_full = _table_rows(ep.warehouse_dsn)
+    render(args, generated, rows_full, timings, full, None, slow_full, [], None)
+
+    timed("next-day load", lambda: (
+        load_corebank(ep.source_dsn, ep.warehouse_dsn, next_day, "bench-next"),
+        load_landing(ep.warehouse_dsn, settings.landing_dir, next_day, "bench-next")))
+    nxt = timed("next-day build", build, ep.warehouse_dsn, next_day)
+    slow_next = _slowest(target_dir() / "run_results.json")
+    render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None)
+
+    airflow_s = None
+    if not args.skip_airflow:
+        ep_af = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, copy_db), source_dsn=ep.source_dsn,
+                          embedded=base.embedded)
+        af_settings = Settings.from_env({**os.environ, "CRM_HOME": str(work / "airflow"),
+                                         "CRM_PG_DSN": ep_af.warehouse_dsn})
+        result = timed("full build through Airflow + Cosmos", test_dag, af_settings, ep_af, full_day,
+                       "crm_rebuild_marts")
+        airflow_s = result.seconds
+    print(render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, airflow_s))
+
+    shutil.rmtree(work, ignore_errors=True)
+    _drop(admin, *(() if args.keep else (wh_db, src_db)), copy_db)
+
+
+if __name__ == "__main__":
+    main()
