@@ -124,9 +124,11 @@ def expected(bank: Bank) -> pd.DataFrame:
 
 def recompute(wh: str) -> pd.DataFrame:
     """AUM, profit contribution, predicted profit and tier per live customer, as of D."""
-    customers = latest(frame(wh, "select customer_id, is_deleted, updated_at, _loaded_at "
+    customers = latest(frame(wh, "select customer_id, resident_id, is_deleted, updated_at, _loaded_at "
                                  "from raw.corebank__customers where _logical_date <= %s", D), ["customer_id"])
     live = customers.loc[~customers.is_deleted, ["customer_id"]]
+    # The same resident ID is the same person: the tier rules read the person's totals.
+    person_of = {r.customer_id: (r.resident_id or r.customer_id) for r in customers.itertuples()}
     accounts = latest(frame(wh, "select account_id, customer_id, product_code, updated_at, _loaded_at "
                                 "from raw.corebank__accounts where _logical_date <= %s", D), ["account_id"])
     products = latest(frame(wh, "select product_code, product_type, customer_rate, updated_at, _loaded_at "
@@ -208,19 +210,28 @@ def recompute(wh: str) -> pd.DataFrame:
             trend = recent[cid] / earlier[cid] - 1
             growth = min(3.0, max(-1.0, (1 + max(trend, -0.99)) ** (365.0 / span) - 1))
         predicted = q2(profit + a * Decimal(str(float(growth))) * value_params["projection_margin_rate"])
+        rows.append({"customer_id": cid, "person": person_of[cid], "aum_cny": a, "profit_contribution_cny": profit,
+                     "predicted_annual_profit_cny": predicted})
+    valued = pd.DataFrame(rows)
+    totals = valued.groupby("person")[["aum_cny", "profit_contribution_cny", "predicted_annual_profit_cny"]].agg(dsum)
+
+    def tier_of(t) -> str:
+        a, profit, predicted = t.aum_cny, t.profit_contribution_cny, t.predicted_annual_profit_cny
         if a >= policy["gold_min_aum_cny"] or profit >= policy["gold_min_annual_profit_cny"]:
-            tier = "gold"
-        elif profit >= policy["profit_min_annual_profit_cny"]:
-            tier = "profit"
-        elif (predicted >= policy["potential_min_predicted_profit_cny"]
-              and predicted >= policy["potential_min_uplift_ratio"] * max(profit, Decimal(1))):
-            tier = "potential"
-        elif profit < policy["unprofitable_max_annual_profit_cny"]:
-            tier = "unprofitable"
-        else:
-            tier = "common"
-        rows.append({"customer_id": cid, "aum_cny": a, "profit_contribution_cny": profit,
-                     "predicted_annual_profit_cny": predicted, "tier_code": tier})
+            return "gold"
+        if profit >= policy["profit_min_annual_profit_cny"]:
+            return "profit"
+        if (predicted >= policy["potential_min_predicted_profit_cny"]
+                and predicted >= policy["potential_min_uplift_ratio"] * max(profit, Decimal(1))):
+            return "potential"
+        if profit < policy["unprofitable_max_annual_profit_cny"]:
+            return "unprofitable"
+        return "common"
+
+    person_tier = {person: tier_of(t) for person, t in totals.iterrows()}
+    valued["tier_code"] = valued.person.map(person_tier)
+    valued["person_numbers"] = valued.person.map(valued.person.value_counts())
+    rows = valued.drop(columns="person").to_dict("records")
     return pd.DataFrame(rows).set_index("customer_id")
 
 
@@ -256,6 +267,19 @@ def test_tier_matches_an_independent_recompute(bank, expected):
     bad = joined[joined.tier_code != joined.tier_code_mart]
     assert bad.empty, bad.head()
     assert joined.tier_code.nunique() >= 3
+    assert (joined.person_numbers > 1).sum() >= 2, "the sample must hold people with several numbers"
+
+
+def test_a_person_is_graded_once_and_served_by_one_rm(bank):
+    tiers = frame(bank.warehouse, "select person_id, tier_code, relationship_manager_id, person_numbers, "
+                                  "reason_codes from marts.mart_customer_tier")
+    per_person = tiers.groupby("person_id").agg(tiers_=("tier_code", "nunique"),
+                                                rms=("relationship_manager_id", "nunique"), n=("tier_code", "size"))
+    assert (per_person.tiers_ == 1).all()
+    assert (per_person.rms <= 1).all()
+    multi = tiers[tiers.person_numbers > 1]
+    assert not multi.empty
+    assert multi.reason_codes.str.contains("GRADED_AS_PERSON_OF_").all()
 
 
 def test_top_20pct_profit_share_matches_an_independent_recompute(bank, expected):

@@ -1,8 +1,15 @@
 -- The tier rules of the policy in force applied to every valued customer, with the reasons.
+-- A person is graded once: the rules read the totals over all of a person's customer numbers
+-- (dim_customer.person_id), and every number of the person gets the person's tier. Two numbers
+-- of 600,000 each are one gold customer of 1,200,000, not two below the line.
 -- mart_customer_tier adds the relationship manager; the rules live here so mart_rm_book can
 -- read the gold customers without a cycle.
 with customer_value as (
     select * from {{ ref('mart_customer_value') }}
+),
+
+people as (
+    select customer_id, person_id from {{ ref('dim_customer') }}
 ),
 
 policy as (
@@ -17,18 +24,32 @@ tiers as (
     where policy_version = '{{ var("tier_policy_version") }}'
 ),
 
-tests as (
+person_totals as (
     select
         customer_value.*,
-        aum_cny >= {{ tier_param('policy', 'gold_min_aum_cny') }} as hits_gold_aum,
-        profit_contribution_cny >= {{ tier_param('policy', 'gold_min_annual_profit_cny') }} as hits_gold_profit,
-        profit_contribution_cny >= {{ tier_param('policy', 'profit_min_annual_profit_cny') }} as hits_profit,
-        predicted_annual_profit_cny >= {{ tier_param('policy', 'potential_min_predicted_profit_cny') }}
-            and predicted_annual_profit_cny
-                >= {{ tier_param('policy', 'potential_min_uplift_ratio') }} * greatest(profit_contribution_cny, 1)
-            as hits_potential,
-        profit_contribution_cny < {{ tier_param('policy', 'unprofitable_max_annual_profit_cny') }} as hits_unprofitable
+        people.person_id,
+        count(*) over person as person_numbers,
+        sum(customer_value.aum_cny) over person as person_aum_cny,
+        sum(customer_value.profit_contribution_cny) over person as person_profit_contribution_cny,
+        sum(customer_value.predicted_annual_profit_cny) over person as person_predicted_annual_profit_cny
     from customer_value
+    inner join people on customer_value.customer_id = people.customer_id
+    window person as (partition by people.person_id)
+),
+
+tests as (
+    select
+        person_totals.*,
+        person_aum_cny >= {{ tier_param('policy', 'gold_min_aum_cny') }} as hits_gold_aum,
+        person_profit_contribution_cny >= {{ tier_param('policy', 'gold_min_annual_profit_cny') }} as hits_gold_profit,
+        person_profit_contribution_cny >= {{ tier_param('policy', 'profit_min_annual_profit_cny') }} as hits_profit,
+        person_predicted_annual_profit_cny >= {{ tier_param('policy', 'potential_min_predicted_profit_cny') }}
+            and person_predicted_annual_profit_cny
+                >= {{ tier_param('policy', 'potential_min_uplift_ratio') }} * greatest(person_profit_contribution_cny, 1)
+            as hits_potential,
+        person_profit_contribution_cny < {{ tier_param('policy', 'unprofitable_max_annual_profit_cny') }}
+            as hits_unprofitable
+    from person_totals
 ),
 
 graded as (
@@ -52,6 +73,7 @@ graded as (
                  then 'NEGATIVE_PROFIT_NO_POTENTIAL' end,
             case when not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential or hits_unprofitable)
                  then 'BELOW_PROFIT_TIER_NON_NEGATIVE' end,
+            case when person_numbers > 1 then 'GRADED_AS_PERSON_OF_' || person_numbers || '_NUMBERS' end,
             case when risk_balance_falling then 'RISK_BALANCE_FALLING' end,
             case when risk_activity_fading then 'RISK_ACTIVITY_FADING' end
         ], null), ',') as reason_codes
@@ -62,6 +84,7 @@ final as (
     select
         graded.as_of_date,
         graded.customer_id,
+        graded.person_id,
         graded.city,
         graded.branch_code,
         graded.tier_code,
@@ -75,6 +98,9 @@ final as (
         graded.profit_contribution_cny,
         graded.predicted_annual_profit_cny,
         graded.lifetime_value_cny,
+        graded.person_numbers,
+        graded.person_aum_cny,
+        graded.person_profit_contribution_cny,
         graded.risk_balance_falling or graded.risk_activity_fading as at_risk
     from graded
     inner join tiers on graded.tier_code = tiers.tier_code

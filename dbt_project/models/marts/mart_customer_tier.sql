@@ -25,7 +25,11 @@ final as (
         tier_rules.predicted_annual_profit_cny,
         tier_rules.lifetime_value_cny,
         tier_rules.at_risk,
-        rm_book.relationship_manager_id
+        rm_book.relationship_manager_id,
+        tier_rules.person_id,
+        tier_rules.person_numbers,
+        tier_rules.person_aum_cny,
+        tier_rules.person_profit_contribution_cny
     from tier_rules
     left join rm_book on tier_rules.customer_id = rm_book.customer_id
 )

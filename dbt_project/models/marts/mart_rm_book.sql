@@ -1,5 +1,7 @@
--- The relationship manager of every gold customer, per build date. Deterministic, in order:
---   1. existing_relationship: the roster RM of the customer's latest RM interaction;
+-- The relationship manager of every gold customer, per build date. A person is served by one
+-- RM: all gold numbers of a person (dim_customer.person_id) get the same RM, and an RM's load
+-- counts people. Deterministic, in order:
+--   1. existing_relationship: the roster RM of the person's latest RM interaction (any number);
 --   2. kept_from_previous_day: the RM this book gave the customer on the previous build date;
 --   3. balanced_new: the least loaded RM of the customer's city (load = customers / capacity,
 --      counting 1 and 2 first), customers placed by AUM descending. A city without an RM on the
@@ -33,41 +35,57 @@ rm_interactions as (
 ),
 
 gold as (
-    select customer_id, city, aum_cny
+    select customer_id, coalesce(person_id, customer_id) as person_id, city, aum_cny
     from tier_rules
     where tier_code = 'gold'
 ),
 
+gold_people as (
+    -- A person's city is that of their largest number; people are placed by their total AUM.
+    select distinct on (person_id)
+        person_id,
+        city,
+        sum(aum_cny) over (partition by person_id) as aum_cny
+    from gold
+    order by person_id, aum_cny desc, customer_id
+),
+
 last_rm as (
-    select distinct on (rm_interactions.customer_id)
-        rm_interactions.customer_id,
+    select distinct on (gold.person_id)
+        gold.person_id,
         rm_interactions.rm_id
     from rm_interactions
     inner join roster on rm_interactions.rm_id = roster.rm_id
-    order by rm_interactions.customer_id, rm_interactions.interaction_ts desc, rm_interactions.interaction_id desc
+    inner join gold on rm_interactions.customer_id = gold.customer_id
+    order by gold.person_id, rm_interactions.interaction_ts desc, rm_interactions.interaction_id desc
 ),
 
 previous as (
+    -- Yesterday's RM of the person (through any of today's gold numbers; the lowest number wins).
     {% if is_incremental() %}
-    select customer_id, relationship_manager_id
-    from {{ this }}
-    where as_of_date = (select max(as_of_date) from {{ this }} where as_of_date < {{ as_of_date() }})
-      and relationship_manager_id in (select rm_id from roster)
+    select distinct on (gold.person_id)
+        gold.person_id,
+        book.relationship_manager_id
+    from {{ this }} as book
+    inner join gold on book.customer_id = gold.customer_id
+    where book.as_of_date = (select max(as_of_date) from {{ this }} where as_of_date < {{ as_of_date() }})
+      and book.relationship_manager_id in (select rm_id from roster)
+    order by gold.person_id, book.customer_id
     {% else %}
-    select null::text as customer_id, null::text as relationship_manager_id
+    select null::text as person_id, null::text as relationship_manager_id
     where false
     {% endif %}
 ),
 
 kept as (
     select
-        gold.customer_id,
+        gold_people.person_id,
         coalesce(last_rm.rm_id, previous.relationship_manager_id) as relationship_manager_id,
         case when last_rm.rm_id is not null then 'existing_relationship' else 'kept_from_previous_day' end
             as assignment_reason
-    from gold
-    left join last_rm on gold.customer_id = last_rm.customer_id
-    left join previous on gold.customer_id = previous.customer_id
+    from gold_people
+    left join last_rm on gold_people.person_id = last_rm.person_id
+    left join previous on gold_people.person_id = previous.person_id
     where coalesce(last_rm.rm_id, previous.relationship_manager_id) is not null
 ),
 
@@ -76,7 +94,7 @@ rm_load as (
         roster.rm_id,
         roster.city,
         roster.capacity,
-        count(kept.customer_id) as kept_customers
+        count(kept.person_id) as kept_customers
     from roster
     left join kept on roster.rm_id = kept.relationship_manager_id
     group by roster.rm_id, roster.city, roster.capacity
@@ -84,16 +102,16 @@ rm_load as (
 
 to_place as (
     select
-        customer_id,
+        person_id,
         pool,
-        row_number() over (partition by pool order by aum_cny desc, customer_id) as place_rank
+        row_number() over (partition by pool order by aum_cny desc, person_id) as place_rank
     from (
         select
-            gold.customer_id,
-            gold.aum_cny,
-            case when gold.city in (select city from roster) then gold.city else '*' end as pool
-        from gold
-        where gold.customer_id not in (select customer_id from kept)
+            gold_people.person_id,
+            gold_people.aum_cny,
+            case when gold_people.city in (select city from roster) then gold_people.city else '*' end as pool
+        from gold_people
+        where gold_people.person_id not in (select person_id from kept)
     ) as unplaced
 ),
 
@@ -118,7 +136,7 @@ slots as (
 
 placed as (
     select
-        to_place.customer_id,
+        to_place.person_id,
         slots.rm_id as relationship_manager_id,
         'balanced_new' as assignment_reason
     from to_place
@@ -141,9 +159,10 @@ final as (
         roster.branch_code as rm_branch_code,
         assigned.assignment_reason,
         gold.city as customer_city,
-        gold.aum_cny
+        gold.aum_cny,
+        gold.person_id
     from gold
-    left join assigned on gold.customer_id = assigned.customer_id
+    left join assigned on gold.person_id = assigned.person_id
     left join roster on assigned.relationship_manager_id = roster.rm_id
 )
 
