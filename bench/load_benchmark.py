@@ -5,8 +5,12 @@
 One transactions CSV per scale (like core.transactions, ~115 bytes a line) is written once and
 loaded by three methods, each in a child process of its own against a fresh database:
 
-* ``loader``: ``python_tasks.ingest.landing.load_file`` - load metadata on every row, line
-  numbers, type/key/duplicate checks, quarantine, audit, file registry;
+* ``loader``: ``python_tasks.ingest.landing.load_file`` - every guarantee of a real load: line
+  numbers and load metadata on every row (``_load_id`` -> ops.load_batches, ``_logical_date``,
+  ``_source_line``, ``_loaded_at``), type/key/duplicate checks, quarantine, audit, file registry
+  by sha256, the date's partition swapped in atomically. The client checks and hashes the file
+  (numpy, ``precheck``) while the server parses it, so it uses a second core where bare COPY
+  uses one; lines the client cannot vouch for are checked in SQL;
 * ``bare_copy``: ``COPY ... FROM STDIN (FORMAT csv)`` of the file into a text table - the ceiling;
 * ``to_sql``: ``pandas.read_csv`` + ``DataFrame.to_sql(method="multi")``. It is far too slow for
   millions of rows, so it runs on the first ``--to-sql-rows`` lines and its rows/s is

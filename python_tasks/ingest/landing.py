@@ -4,48 +4,63 @@ Nothing is lost: every data line of a file ends up either in raw or in ``ops.qua
 source, line number and reason), and the audit row says read = loaded + quarantined. Every file
 is registered by sha256: the same bytes are never loaded for a second date, even renamed.
 
+One transaction per file. The date's rows are built in a staging table created inside it and
+checked there; then the date's old partition of ``raw.channel__<feed>`` is dropped and the staging
+table attached in its place (``raw_batches``). A load that dies leaves nothing behind; a re-run
+of a date replaces that date's batch atomically.
+
 Two ways in, one result:
 
-* fast path: the file's bytes go straight to the server's COPY parser (CSV, the file's delimiter
-  and encoding); Python only appends the constant load metadata to each line with a bytes
-  replace, and a sequence numbers the lines. Then ``landing_checks`` moves lines with a missing
-  key, a bad type or a duplicate key to quarantine in bulk SQL.
+* fast path: the file's bytes go unchanged to the server's COPY parser (the file's delimiter and
+  encoding, FREEZE); a cached sequence numbers the lines. A file without quotes or backslashes
+  is read in COPY's text format, which means the same for such bytes and is cheaper to parse;
+  any other in CSV. While the server parses one block, the client hashes the file and runs
+  ``precheck`` on the next: lines it proves good need no server check, and a file whose key
+  hashes are all distinct has no duplicate keys. Only the lines left uncertain go through
+  ``landing_checks``' SQL (missing key, bad type, duplicate key). This uses a second core: the
+  server parses while the client checks.
 * exact path: when the server rejects the file's structure (a wrong column count, bytes invalid
   in the encoding, a quoted field spanning lines, an extra column to drop), the fast attempt is
   rolled back to a savepoint and the file is read line by line in Python: structurally bad lines
-  go to quarantine with their line number, good ones are copied; the same SQL checks follow.
+  go to quarantine with their line number, good ones are copied; every line is then checked in SQL.
 
-Memory stays flat in both: the file is streamed in blocks, never held whole.
+Memory stays flat in both: the file is streamed in blocks, never held whole (the fast path keeps
+one 8-byte key hash per line).
 """
 from __future__ import annotations
 
 import csv
 import hashlib
 import logging
+import queue
+import threading
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Iterator
+from typing import BinaryIO, Callable, Iterator
 
+import numpy as np
 import psycopg
 from psycopg import sql
 
 from python_tasks.db import connect
 from python_tasks.ingest import quarantine as q
-from python_tasks.ingest import test_hooks
+from python_tasks.ingest import raw_batches, test_hooks
 from python_tasks.ingest.arrival import MissingDropError, drop_path, missing_drops
 from python_tasks.ingest.bootstrap import ensure_ops_schema
 from python_tasks.ingest.csv_format import FileFormat, read_format
 from python_tasks.ingest.feeds import FEEDS, Feed
-from python_tasks.ingest.landing_checks import BatchRef, move_bad_lines
+from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines
+from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
+from python_tasks.ingest.raw_batches import Staging, raw_table_name
 
 log = logging.getLogger(__name__)
 
 __all__ = ["FileLoad", "MissingDropError", "drop_path", "load_file", "load_landing", "raw_table_name"]
 
 BLOCK_BYTES = 1 << 20
+SEND_QUEUE_BLOCKS = 4  # blocks read ahead of the server: bounds memory, keeps its parser busy
 EXACT_CHUNK_ROWS = 20_000
-META_COLUMNS = ("_run_id", "_logical_date", "_source_file", "_file_sha256")
 # Server errors that mean "this file's bytes are not clean CSV for the fast path", not "the server is
 # in trouble": bad copy format, invalid byte sequences, untranslatable characters.
 STRUCTURE_ERRORS = (psycopg.errors.BadCopyFileFormat, psycopg.errors.CharacterNotInRepertoire,
@@ -60,6 +75,14 @@ class _NeedsExactPath(Exception):
     """The fast path cannot place line numbers exactly for this file."""
 
 
+class _DuplicateFile(Exception):
+    """These bytes were already loaded for another date."""
+
+    def __init__(self, digest: str, logical_date: date, path: str) -> None:
+        super().__init__(f"same sha256 as {path} loaded for {logical_date}")
+        self.digest, self.logical_date, self.path = digest, logical_date, path
+
+
 @dataclass(frozen=True)
 class FileLoad:
     feed: str
@@ -71,8 +94,14 @@ class FileLoad:
     path_taken: str = "fast"
 
 
-def raw_table_name(feed: Feed) -> str:
-    return f"channel__{feed.name}"
+@dataclass(frozen=True)
+class _Staged:
+    staging: Staging
+    read: int
+    rows: int  # rows written to staging, as the server counted them
+    scope: CheckScope  # what the server still has to check
+    digest: str | None  # sha256 of the file, when this path read all of it
+    path_taken: str
 
 
 def sha256_of(path: Path) -> str:
@@ -83,95 +112,169 @@ def sha256_of(path: Path) -> str:
     return h.hexdigest()
 
 
-def _line_sequence(feed: Feed) -> str:
-    return f"{raw_table_name(feed)}__line_seq"
+class _BlockSender:
+    """Writes blocks to a COPY from a thread, so the server parses one block while we check the next.
+
+    The thread also hashes the file's bytes (it mostly waits for the server anyway). The queue is
+    short: the reader waits for the server rather than buffering the file."""
+
+    def __init__(self, copy: psycopg.Copy, hash_update: Callable[[bytes], object],
+                 depth: int = SEND_QUEUE_BLOCKS) -> None:
+        self._copy = copy
+        self._hash_update = hash_update
+        self._queue: queue.Queue[tuple[bytes, bytes] | None] = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._thread = threading.Thread(target=self._run, name="crm-copy-sender", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._queue.get()) is not None:
+            block, raw = item
+            if self._error is None:
+                try:
+                    if block:
+                        self._copy.write(block)
+                    self._hash_update(raw)
+                except BaseException as exc:  # handed to the reader thread, which raises it
+                    self._error = exc
+
+    def put(self, block: bytes, raw: bytes = b"") -> None:
+        """Send ``block`` to COPY and add ``raw`` (the file's bytes as read) to the hash."""
+        self.raise_if_failed()
+        self._queue.put((block, raw))
+
+    def stop(self) -> None:
+        self._queue.put(None)
+        self._thread.join()
+
+    def raise_if_failed(self) -> None:
+        if self._error is not None:
+            raise self._error
 
 
-def _ensure_raw_table(conn: psycopg.Connection, feed: Feed) -> None:
-    raw = sql.Identifier(raw_table_name(feed))
-    seq = sql.Identifier("raw", _line_sequence(feed))
-    conn.execute(sql.SQL("create sequence if not exists {}").format(seq))
-    cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in feed.columns]
-    cols += [
-        sql.SQL("_run_id text not null"),
-        sql.SQL("_logical_date date not null"),
-        sql.SQL("_source_file text not null"),
-        sql.SQL("_source_line bigint not null"),
-        sql.SQL("_file_sha256 text not null"),
-        sql.SQL("_loaded_at timestamptz not null default now()"),
-    ]
-    conn.execute(sql.SQL("create table if not exists raw.{} ({})").format(raw, sql.SQL(", ").join(cols)))
-    conn.execute(sql.SQL("create index if not exists {} on raw.{} (_logical_date)").format(
-        sql.Identifier(f"{raw_table_name(feed)}_logical_date_idx"), raw))
-    # The fast path numbers lines with this sequence (reset per file under the feed's lock).
-    has_default = conn.execute(
-        """
-        select column_default is not null from information_schema.columns
-        where table_schema = 'raw' and table_name = %s and column_name = '_source_line'
-        """, (raw_table_name(feed),)).fetchone()[0]
-    if not has_default:
-        conn.execute(sql.SQL("alter table raw.{} alter column _source_line set default nextval({})").format(
-            raw, sql.Literal(f"raw.{_line_sequence(feed)}")))
+class _RetryAsCSV(Exception):
+    """The file holds quotes or backslashes: the text-format COPY would misread it."""
 
 
-def _csv_field(value: str, delimiter: str) -> str:
-    if any(ch in value for ch in (delimiter, '"', "\n", "\r")):
-        return '"' + value.replace('"', '""') + '"'
-    return value
+class _EscapeScan:
+    """Reads ahead through the whole file for a quote or a backslash, in a thread.
+
+    Without either, COPY's text format reads the bytes exactly as CSV would (no quoting, no
+    escapes) and costs the server less to parse. The scan runs far ahead of COPY, so a file that
+    needs CSV is found out after a few blocks, not at its end."""
+
+    def __init__(self, path: Path, offset: int) -> None:
+        self.found = False
+        self._path, self._offset = path, offset
+        self._thread = threading.Thread(target=self._run, name="crm-escape-scan", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        with self._path.open("rb") as fh:
+            fh.seek(self._offset)
+            while not self.found and (chunk := fh.read(BLOCK_BYTES)):
+                self.found = b'"' in chunk or b"\\" in chunk
+
+    def stop(self) -> None:
+        self.found = True  # also ends the scan early
+        self._thread.join()
 
 
-def _fast_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, meta: tuple[str, ...]) -> int:
-    """COPY the data lines as they are; returns lines read. Raises on anything not plainly CSV."""
+def _copy_statement(staging: Staging, fmt: FileFormat, *, csv_format: bool) -> sql.Composed:
+    columns = sql.SQL(", ").join(sql.Identifier(c) for c in fmt.header)
+    # force_not_null: CSV reads an empty unquoted field as NULL, text format (and raw) as ''.
+    options = sql.SQL("format text, ")
+    if csv_format:
+        options = sql.SQL("format csv, force_not_null ({}), ").format(columns)
+    return sql.SQL("copy {} ({}) from stdin ({}delimiter {}, encoding {}, freeze)").format(
+        staging.ident, columns, options, sql.Literal(fmt.delimiter), sql.Literal(fmt.pg_encoding))
+
+
+def _fast_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, load_id: int, *,
+               csv_format: bool) -> _Staged:
+    """COPY the data lines as they are; raises on anything not plainly CSV. Call in a savepoint.
+
+    ``csv_format`` False: COPY's text format, given up (_RetryAsCSV) at the first quote or backslash."""
     if fmt.pg_encoding is None:
         raise _NeedsExactPath(f"Postgres has no COPY encoding for {fmt.encoding}")
     if set(fmt.header) - set(feed.columns) or len(fmt.header) != len(set(fmt.header)):
         raise _NeedsExactPath("extra or repeated columns must be dropped line by line")
+    staging = raw_batches.create_staging(conn, feed, fmt.header, load_id)
+    checker = Prechecker(PrecheckPlan.for_file(feed, fmt.header, fmt.delimiter, fmt.newline, fmt.encoding))
+    digest = hashlib.sha256()
+    escapes = None if csv_format else _EscapeScan(path, fmt.data_offset)
     try:
-        suffix = ("".join(fmt.delimiter + _csv_field(m, fmt.delimiter) for m in meta)).encode(fmt.encoding)
-    except UnicodeEncodeError as exc:
-        raise _NeedsExactPath(f"load metadata not encodable in {fmt.encoding}") from exc
-    nl = fmt.newline
-    tagged_nl = suffix + nl
-    conn.execute("select setval(%s, %s, false)", (f"raw.{_line_sequence(feed)}", 2))  # line 1 is the header
-    copy = sql.SQL("copy raw.{} ({}) from stdin (format csv, delimiter {}, encoding {}, force_not_null ({}))").format(
-        sql.Identifier(raw_table_name(feed)),
-        sql.SQL(", ").join(sql.Identifier(c) for c in (*fmt.header, *META_COLUMNS)),
-        sql.Literal(fmt.delimiter), sql.Literal(fmt.pg_encoding),
-        sql.SQL(", ").join(sql.Identifier(c) for c in fmt.header))
-    delay = test_hooks.block_delay()
-    lines = 0
-    saw_quote = False
-    with path.open("rb") as fh, conn.cursor() as cur:
-        fh.seek(fmt.data_offset)
-        with cur.copy(copy) as cp:
-            carry = b""
-            while block := fh.read(BLOCK_BYTES):
-                block = carry + block
-                cut = block.rfind(b"\n") + 1
-                block, carry = block[:cut], block[cut:]
-                if not block:
-                    continue
-                if nl == b"\n" and b"\r" in block:
-                    raise _NeedsExactPath("mixed line endings")
-                saw_quote = saw_quote or b'"' in block
-                lines += block.count(b"\n")
-                cp.write(block.replace(nl, tagged_nl))
-                test_hooks.pause_after_block(delay)
-            if carry.strip(b"\r\n"):  # a last line without a line break
-                lines += 1
-                cp.write(carry.rstrip(b"\r\n") + tagged_nl)
-        copied = cur.rowcount
+        with path.open("rb") as fh, conn.cursor() as cur:
+            digest.update(fh.read(fmt.data_offset))
+            with cur.copy(_copy_statement(staging, fmt, csv_format=csv_format)) as cp:
+                lines, saw_quote = _stream(fh, cp, fmt, checker, digest.update, escapes)
+            copied = cur.rowcount
+    finally:
+        if escapes:
+            escapes.stop()
     if copied != lines:
         raise _NeedsExactPath(f"{lines} physical lines but {copied} records: quoted fields span lines")
     if saw_quote:
-        # Quoted fields may hold our suffix if they spanned lines; a newline in any value shows it.
-        has_nl = conn.execute(sql.SQL("select exists (select 1 from raw.{} where _logical_date = %s and ({}))").format(
-            sql.Identifier(raw_table_name(feed)),
+        # Equal counts mean no record spans lines; a line break inside a value would put our line
+        # numbers off, so make sure before trusting them.
+        has_nl = conn.execute(sql.SQL("select exists (select 1 from {} where {})").format(
+            staging.ident,
             sql.SQL(" or ").join(sql.SQL("strpos({}, E'\\n') > 0").format(sql.Identifier(c)) for c in fmt.header)),
-            (meta[1],)).fetchone()[0]
+        ).fetchone()[0]
         if has_nl:
             raise _NeedsExactPath("a quoted field spans lines")
-    return copied
+    result = checker.result()
+    log.info("%s: %d lines copied (%s format); lines left for the server's value checks: %s, "
+             "for its duplicate-key check: %s", path, copied, "csv" if csv_format else "text",
+             _how_many(result.uncertain_lines), _how_many(result.duplicate_candidates))
+    scope = CheckScope(_lines_or_all(result.uncertain_lines, copied),
+                       _lines_or_all(result.duplicate_candidates, copied))
+    return _Staged(staging, copied, copied, scope, digest.hexdigest(), "fast")
+
+
+def _stream(fh: BinaryIO, cp: psycopg.Copy, fmt: FileFormat, checker: Prechecker,
+            hash_update: Callable[[bytes], object], escapes: _EscapeScan | None) -> tuple[int, bool]:
+    """Send the data lines to COPY in blocks of whole lines, prechecking each; returns (lines, saw a quote)."""
+    nl = fmt.newline
+    delay = test_hooks.block_delay()
+    lines = 0
+    saw_quote = False
+    sender = _BlockSender(cp, hash_update)
+    try:
+        carry = b""
+        while True:
+            chunk = fh.read(BLOCK_BYTES)
+            if chunk:
+                block = carry + chunk
+                cut = block.rfind(b"\n") + 1
+                block, carry = block[:cut], block[cut:]
+            elif carry.strip(b"\r\n"):  # a last line without a line break
+                block, carry = carry.rstrip(b"\r\n") + nl, b""
+            else:
+                break
+            if nl == b"\n" and b"\r" in block:
+                raise _NeedsExactPath("mixed line endings")
+            quoted = b'"' in block
+            if escapes is not None and (escapes.found or quoted or b"\\" in block):
+                raise _RetryAsCSV()
+            saw_quote = saw_quote or quoted
+            sender.put(block, chunk)
+            if block:
+                lines += checker.add_block(block, 2 + lines)  # line 1 is the header
+            test_hooks.pause_after_block(delay)
+    finally:
+        sender.stop()
+    sender.raise_if_failed()
+    return lines, saw_quote
+
+
+def _how_many(lines: np.ndarray | None) -> str:
+    return "all" if lines is None else str(len(lines))
+
+
+def _lines_or_all(lines: np.ndarray | None, total: int) -> np.ndarray | None:
+    """Naming most of the lines costs more than checking them all: say 'all' (None) instead."""
+    return None if lines is None or len(lines) > total // 2 else lines
 
 
 def _decoded_lines(path: Path, fmt: FileFormat, bad: list[q.QuarantinedRow], numbers: list[int],
@@ -195,31 +298,34 @@ def _decoded_lines(path: Path, fmt: FileFormat, bad: list[q.QuarantinedRow], num
                                             q.INVALID_ENCODING, f"not valid {fmt.encoding}: {exc.reason}"))
 
 
-def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, meta: tuple[str, ...],
-                source: str) -> tuple[int, int]:
-    """Line-by-line load; returns (lines read, lines quarantined here). Good lines go to raw."""
+def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, load_id: int, *,
+                run_id: str, logical_date: date, source: str) -> _Staged:
+    """Line-by-line load into staging; structurally bad lines go to quarantine here."""
+    staging = raw_batches.create_staging(conn, feed, feed.columns, load_id)
     position = {name: i for i, name in enumerate(fmt.header) if name in feed.columns}
     picks = [position[c] for c in feed.columns]
-    copy = sql.SQL("copy raw.{} ({}, _source_line, {}) from stdin").format(
-        sql.Identifier(raw_table_name(feed)), sql.SQL(", ").join(sql.Identifier(c) for c in feed.columns),
-        sql.SQL(", ").join(sql.Identifier(c) for c in META_COLUMNS))
+    copy = sql.SQL("copy {} ({}, _source_line) from stdin").format(
+        staging.ident, sql.SQL(", ").join(sql.Identifier(c) for c in feed.columns))
     bad: list[q.QuarantinedRow] = []
     numbers: list[int] = []  # physical line numbers of the record being parsed
     undecodable = [0]
     reader = csv.reader(_decoded_lines(path, fmt, bad, numbers, undecodable), delimiter=fmt.delimiter,
                         strict=True)
-    read = quarantined = 0
+    read = 0
     good: list[tuple] = []
 
+    written = 0
+
     def flush() -> None:
-        nonlocal quarantined, good, bad
+        nonlocal good, bad, written
         if good:
-            with conn.cursor().copy(copy) as cp:
-                for row in good:
-                    cp.write_row(row)
-        q.write_quarantine(conn, bad, run_id=meta[0], logical_date=date.fromisoformat(meta[1]), source=source,
+            with conn.cursor() as cur:
+                with cur.copy(copy) as cp:
+                    for row in good:
+                        cp.write_row(row)
+                written += cur.rowcount
+        q.write_quarantine(conn, bad, run_id=run_id, logical_date=logical_date, source=source,
                            source_file=str(path))
-        quarantined += len(bad)
         good, bad = [], []
 
     while True:
@@ -240,13 +346,13 @@ def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileForma
             bad.append(q.QuarantinedRow(start, fmt.delimiter.join(row), q.WRONG_COLUMN_COUNT,
                                         f"expected {len(fmt.header)} columns, got {len(row)}"))
         else:
-            good.append((*(row[i] for i in picks), start, *meta))
+            good.append((*(row[i] for i in picks), start))
         if len(good) + len(bad) >= EXACT_CHUNK_ROWS:
             flush()
     flush()
     # Lines that never reached the csv reader (bad encoding) count as read too.
     read += undecodable[0]
-    return read, quarantined
+    return _Staged(staging, read, written, CheckScope.everything(), None, "exact")
 
 
 def _quarantine_whole_file(conn: psycopg.Connection, path: Path, fmt: FileFormat, detail: str, *, run_id: str,
@@ -283,86 +389,135 @@ def _record_drift(conn: psycopg.Connection, feed: Feed, fmt: FileFormat, *, run_
     return extra
 
 
+def _registered_elsewhere(conn: psycopg.Connection, digest: str, logical_date: date) -> _DuplicateFile | None:
+    row = conn.execute("select logical_date, path from ops.file_registry where sha256 = %s", (digest,)).fetchone()
+    return _DuplicateFile(digest, row[0], row[1]) if row and row[0] != logical_date else None
+
+
+def _stage(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, load_id: int, *, run_id: str,
+           logical_date: date, source: str) -> _Staged:
+    """Fast path (text format, then CSV if the file needs it), else the exact path."""
+    for csv_format in (False, True):
+        try:
+            with conn.transaction():  # COPY FREEZE needs the staging table created in this subtransaction
+                return _fast_path(conn, feed, path, fmt, load_id, csv_format=csv_format)
+        except _RetryAsCSV:
+            log.info("%s holds quotes or backslashes: COPY in CSV format", path)
+        except (_NeedsExactPath, *STRUCTURE_ERRORS) as exc:
+            log.info("%s: exact line-by-line path (%s)", path, str(exc).splitlines()[0])
+            break
+    return _exact_path(conn, feed, path, fmt, load_id, run_id=run_id, logical_date=logical_date, source=source)
+
+
+def _load(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: date, run_id: str, source: str,
+          started_at: datetime) -> FileLoad:
+    """The body of load_file, inside its transaction."""
+    # One loader per feed at a time: the date's partition and quarantine are per feed.
+    conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"crm.ingest:{source}",))
+    size = path.stat().st_size
+    digest = None
+    # The fast path hashes the file while loading it. Only when a file of the same size is
+    # registered for another date can it be a re-drop: hash first then, and load nothing.
+    if conn.execute("select exists (select 1 from ops.file_registry where bytes = %s and logical_date <> %s)",
+                    (size, logical_date)).fetchone()[0]:
+        digest = sha256_of(path)
+        if duplicate := _registered_elsewhere(conn, digest, logical_date):
+            raise duplicate
+    raw_batches.ensure_raw_table(conn, feed)
+    q.clear_quarantine(conn, logical_date=logical_date, source=source)
+    conn.execute("delete from ops.schema_drift where logical_date = %s and source = %s", (logical_date, source))
+    fmt = read_format(path, feed)
+    load_id = conn.execute("select nextval(pg_get_serial_sequence('ops.load_batches', 'load_id'))").fetchone()[0]
+    staged: _Staged | None = None
+    read = moved = 0
+    if not fmt.header or fmt.data_offset >= size:
+        log.info("%s is empty (no data lines): nothing to load", path)
+        path_taken = "empty"
+    elif missing := [c for c in feed.columns if c not in fmt.header]:
+        detail = f"header {list(fmt.header)} lacks required column(s) {missing}"
+        log.error("%s: %s; quarantining the whole file", path, detail)
+        read = _quarantine_whole_file(conn, path, fmt, detail, run_id=run_id, logical_date=logical_date,
+                                      source=source)
+        path_taken = "quarantined_whole_file"
+    else:
+        _record_drift(conn, feed, fmt, run_id=run_id, logical_date=logical_date, source=source, path=path)
+        staged = _stage(conn, feed, path, fmt, load_id, run_id=run_id, logical_date=logical_date, source=source)
+        read, path_taken = staged.read, staged.path_taken
+        digest = digest or staged.digest
+        header_order = tuple(c for c in fmt.header if c in feed.columns)
+        moved = move_bad_lines(conn, feed, BatchRef(staged.staging.table, logical_date, source, str(path), run_id,
+                                                    fmt.delimiter, header_order), staged.scope)
+    digest = digest or sha256_of(path)
+    if duplicate := _registered_elsewhere(conn, digest, logical_date):
+        raise duplicate
+    # Nobody else can see the staging table: what COPY put in minus what the checks took out is
+    # what it holds (a count(*) would re-read every row to say the same).
+    loaded = staged.rows - moved if staged else 0
+    quarantined = conn.execute("select count(*) from ops.quarantine where logical_date = %s and source = %s",
+                               (logical_date, source)).fetchone()[0]
+    if read != loaded + quarantined:
+        raise LoadMismatchError(
+            f"{path}: read {read} lines but loaded {loaded} + quarantined {quarantined}; "
+            "rolled back. This is a loader bug: keep the file and report it.")
+    raw_batches.publish(conn, feed, staged.staging if staged else None, logical_date)
+    result = FileLoad(feed.name, str(path), read, loaded, quarantined, path_taken=path_taken)
+    _record(conn, result, load_id=load_id, run_id=run_id, logical_date=logical_date, source=source, digest=digest,
+            size=size, started_at=started_at)
+    return result
+
+
+def _record(conn: psycopg.Connection, result: FileLoad, *, load_id: int, run_id: str, logical_date: date,
+            source: str, digest: str, size: int, started_at: datetime) -> None:
+    """The batch's metadata, the file registry and the audit row, in the load's transaction."""
+    conn.execute(
+        """
+        insert into ops.load_batches (load_id, run_id, source, logical_date, source_file, file_sha256, path_taken,
+                                      rows_loaded)
+        values (%s, %s, %s, %s, %s, %s, %s, %s)
+        """, (load_id, run_id, source, logical_date, result.path, digest, result.path_taken, result.loaded))
+    conn.execute(
+        """
+        insert into ops.file_registry (sha256, feed, logical_date, path, bytes, run_id)
+        values (%s, %s, %s, %s, %s, %s)
+        on conflict (sha256) do update set path = excluded.path, run_id = excluded.run_id
+        """,
+        (digest, result.feed, logical_date, result.path, size, run_id),
+    )
+    conn.execute(
+        """
+        insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
+                                    rows_quarantined, status, detail, started_at)
+        values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
+        """,
+        (run_id, logical_date, source, result.read, result.loaded, result.quarantined,
+         "loaded" if not result.quarantined else "loaded_with_quarantine",
+         f"{result.path} ({result.path_taken} path)", started_at),
+    )
+
+
 def load_file(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: date, run_id: str) -> FileLoad:
     """Load one file as the feed's batch for ``logical_date``; commits. Safe to call again."""
     source = f"landing.{feed.name}"
     started_at = datetime.now().astimezone()
-    digest = sha256_of(path)
-    path_taken = "fast"
-    with conn.transaction():
-        # One loader per feed at a time: the line sequence and the batch delete are per feed.
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"crm.ingest:{source}",))
-        registered = conn.execute(
-            "select logical_date, path from ops.file_registry where sha256 = %s", (digest,)).fetchone()
-        if registered and registered[0] != logical_date:
-            log.warning("%s has the same bytes as %s (loaded for %s); not loading it again",
-                        path, registered[1], registered[0])
+    try:
+        with conn.transaction():
+            result = _load(conn, feed, path, logical_date, run_id, source, started_at)
+    except _DuplicateFile as dup:
+        log.warning("%s has the same bytes as %s (loaded for %s); not loading it again",
+                    path, dup.path, dup.logical_date)
+        with conn.transaction():
             conn.execute(
                 """
                 insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
                                             rows_quarantined, status, detail, started_at)
                 values (%s, %s, %s, 0, 0, 0, 'skipped_duplicate_file', %s, %s)
                 """,
-                (run_id, logical_date, source, f"{path}: same sha256 as {registered[1]} loaded for {registered[0]}",
+                (run_id, logical_date, source, f"{path}: same sha256 as {dup.path} loaded for {dup.logical_date}",
                  started_at))
-            return FileLoad(feed.name, str(path), 0, 0, 0, skipped_duplicate_file=True, path_taken="skipped")
-
-        _ensure_raw_table(conn, feed)
-        raw = sql.Identifier(raw_table_name(feed))
-        conn.execute(sql.SQL("delete from raw.{} where _logical_date = %s").format(raw), (logical_date,))
-        q.clear_quarantine(conn, logical_date=logical_date, source=source)
-        conn.execute("delete from ops.schema_drift where logical_date = %s and source = %s", (logical_date, source))
-        fmt = read_format(path, feed)
-        meta = (run_id, logical_date.isoformat(), str(path), digest)
-        read = 0
-        if not fmt.header or fmt.data_offset >= path.stat().st_size:
-            log.info("%s is empty (no data lines): nothing to load", path)
-            path_taken = "empty"
-        elif missing := [c for c in feed.columns if c not in fmt.header]:
-            detail = f"header {list(fmt.header)} lacks required column(s) {missing}"
-            log.error("%s: %s; quarantining the whole file", path, detail)
-            read = _quarantine_whole_file(conn, path, fmt, detail, run_id=run_id, logical_date=logical_date,
-                                          source=source)
-            path_taken = "quarantined_whole_file"
-        else:
-            _record_drift(conn, feed, fmt, run_id=run_id, logical_date=logical_date, source=source, path=path)
-            try:
-                with conn.transaction():
-                    read = _fast_path(conn, feed, path, fmt, meta)
-            except (_NeedsExactPath, *STRUCTURE_ERRORS) as exc:
-                log.info("%s: exact line-by-line path (%s)", path, str(exc).splitlines()[0])
-                path_taken = "exact"
-                read, _ = _exact_path(conn, feed, path, fmt, meta, source)
-            header_order = tuple(c for c in fmt.header if c in feed.columns)
-            move_bad_lines(conn, feed, BatchRef(raw_table_name(feed), logical_date, source, str(path), run_id,
-                                                fmt.delimiter, header_order))
-        loaded = conn.execute(sql.SQL("select count(*) from raw.{} where _logical_date = %s").format(raw),
-                              (logical_date,)).fetchone()[0]
-        quarantined = conn.execute("select count(*) from ops.quarantine where logical_date = %s and source = %s",
-                                   (logical_date, source)).fetchone()[0]
-        if read != loaded + quarantined:
-            raise LoadMismatchError(
-                f"{path}: read {read} lines but loaded {loaded} + quarantined {quarantined}; "
-                "rolled back. This is a loader bug: keep the file and report it.")
-        conn.execute(
-            """
-            insert into ops.file_registry (sha256, feed, logical_date, path, bytes, run_id)
-            values (%s, %s, %s, %s, %s, %s)
-            on conflict (sha256) do update set path = excluded.path, run_id = excluded.run_id
-            """,
-            (digest, feed.name, logical_date, str(path), path.stat().st_size, run_id),
-        )
-        conn.execute(
-            """
-            insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
-                                        rows_quarantined, status, detail, started_at)
-            values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-            """,
-            (run_id, logical_date, source, read, loaded, quarantined,
-             "loaded" if not quarantined else "loaded_with_quarantine", f"{path} ({path_taken} path)", started_at),
-        )
-    log.info("%s: read %d, loaded %d, quarantined %d (%s path)", path, read, loaded, quarantined, path_taken)
-    return FileLoad(feed.name, str(path), read, loaded, quarantined, path_taken=path_taken)
+        return FileLoad(feed.name, str(path), 0, 0, 0, skipped_duplicate_file=True, path_taken="skipped")
+    log.info("%s: read %d, loaded %d, quarantined %d (%s path)", path, result.read, result.loaded,
+             result.quarantined, result.path_taken)
+    return result
 
 
 def load_landing(warehouse_dsn: str, landing_dir: Path, logical_date: date, run_id: str,

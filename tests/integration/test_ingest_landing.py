@@ -75,8 +75,9 @@ def test_clean_file_loads_every_line_with_its_load_metadata(fresh_db, tmp_path):
     assert (result.read, result.loaded, result.quarantined, result.path_taken) == (100, 100, 0, "fast")
     assert rows(fresh_db, "select min(_source_line), max(_source_line), count(distinct _source_line), "
                           "count(distinct _run_id), count(distinct _source_file), min(_logical_date) "
-                          "from raw.channel__events") == [(2, 101, 100, 1, 1, D)]
-    assert one(fresh_db, "select count(*) from raw.channel__events where _loaded_at is null or _file_sha256 = ''") == 0
+                          "from raw.channel__events__with_meta") == [(2, 101, 100, 1, 1, D)]
+    assert one(fresh_db, "select count(*) from raw.channel__events__with_meta "
+                         "where _loaded_at is null or _file_sha256 = '' or _run_id <> 'run-1'") == 0
     assert one(fresh_db, "select _source_line from raw.channel__events where event_id = 'E00042'") == 43
     assert audit(fresh_db) == [(100, 100, 0, "loaded")]
 
@@ -260,3 +261,143 @@ def test_file_load_killed_mid_copy_then_rerun_loads_exact_counts(pg_admin_dsn, f
     assert one(fresh_db, "select count(distinct event_id) from raw.channel__events") == n
     assert audit(fresh_db)[-1] == (n, n, 0, "loaded")
     assert one(fresh_db, "select count(*) from ops.load_audit where run_id = 'killed'") == 0
+    assert partitions(fresh_db) == ["channel__events__20260930"]  # the killed load's staging died with it
+    assert one(fresh_db, "select count(*) from pg_class where relname like 'channel\\_\\_events\\_\\_load%%'") == 0
+
+
+def partitions(dsn: str, table: str = "channel__events") -> list[str]:
+    return [r[0] for r in rows(dsn, "select c.relname from pg_inherits i join pg_class c on c.oid = i.inhrelid "
+                                    "join pg_class p on p.oid = i.inhparent where p.relname = %s order by 1", table)]
+
+
+def test_every_value_the_client_certifies_passes_the_server_checks(fresh_db):
+    """The client skips the SQL checks for lines it certifies: the server must agree with each one."""
+    from psycopg import sql
+
+    from python_tasks.ingest.landing_checks import _invalid
+    from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
+    from tests.unit.test_ingest_precheck import SEEDS, fuzz
+
+    with psycopg.connect(fresh_db) as conn:
+        ensure_ops_schema(conn)
+        for type_ in SEEDS:
+            feed = Feed("t", "utf-8", ("k", "v"), "k", types=(("v", type_),))
+            values = fuzz(type_, 3000, seed=11)
+            checker = Prechecker(PrecheckPlan.for_file(feed, ("k", "v"), ",", b"\n", "utf-8"))
+            checker.add_block(b"".join(b"K%d,%s\n" % (i, v) for i, v in enumerate(values)), 0)
+            uncertain = set(checker.result().uncertain_lines.tolist())
+            certified = [v.decode() for i, v in enumerate(values) if i not in uncertain]
+            rejected = conn.execute(sql.SQL("select v from unnest(%s::text[]) as t(v) where {}").format(
+                _invalid("v", type_)), (certified,)).fetchall()
+            assert rejected == [], (type_, rejected[:10])
+            if type_ != "boolean":
+                assert len(certified) > 100, type_  # the fuzz reaches the certified side
+
+
+def test_bad_lines_and_duplicates_far_into_the_file_keep_exact_line_numbers(fresh_db, tmp_path, monkeypatch):
+    from python_tasks.ingest import landing
+
+    monkeypatch.setattr(landing, "BLOCK_BYTES", 4096)  # ~80 lines a block: the dirt lands in late blocks
+    body = [good(i) for i in range(1, 2001)]
+    body[1499] = "E01500,C1500,2026-02-29T10:00:00+08:00,no such day\n"  # line 1501
+    body[1799] = "E00003,C1800,2026-09-30T10:00:00+08:00,repeats line 4\n"  # line 1801
+    body[1899] = " ,C1900,2026-09-30T10:00:00+08:00,blank key\n"  # line 1901
+    body[1949] = "E01950,C1950,now,not a time\n"  # line 1951
+    body[1959] = "E01960,C1960,2024-02-29 10:00:00,a real leap day\n"  # uncertain on the client, valid
+    body[1999] = "E02000,C2000,2026-09-30T10:00:00+08:00,no line break at the end"
+    result = load(fresh_db, FEED, write(tmp_path, HEADER + "".join(body)))
+    assert (result.read, result.loaded, result.quarantined, result.path_taken) == (2000, 1996, 4, "fast")
+    assert quarantine(fresh_db) == [(1501, "bad_timestamp"), (1801, "duplicate_key_in_batch"),
+                                    (1901, "missing_key"), (1951, "bad_timestamp")]
+    assert one(fresh_db, "select detail from ops.quarantine where line_number = 1801") == \
+        "event_id=E00003 already on line 4 of this file"
+    assert rows(fresh_db, "select _source_line, customer_id from raw.channel__events "
+                          "where event_id in ('E00003', 'E01960', 'E02000') order by 1") == \
+        [(4, "C00000003"), (1961, "C1960"), (2001, "C2000")]
+    assert one(fresh_db, "select count(*), count(distinct _source_line) from raw.channel__events") == 1996
+    assert audit(fresh_db) == [(2000, 1996, 4, "loaded_with_quarantine")]
+
+
+def test_key_written_with_and_without_quotes_is_a_duplicate(fresh_db, tmp_path):
+    text = HEADER + good(1) + '"E00001",C2,2026-09-30T10:00:00+08:00,"quoted, with a comma"\n' + good(3)
+    result = load(fresh_db, FEED, write(tmp_path, text))
+    assert (result.read, result.loaded, result.quarantined, result.path_taken) == (3, 2, 1, "fast")
+    assert quarantine(fresh_db) == [(3, "duplicate_key_in_batch")]
+    assert audit(fresh_db) == [(3, 2, 1, "loaded_with_quarantine")]
+
+
+def test_rerun_swaps_in_a_new_partition_for_its_date_only(fresh_db, tmp_path):
+    other_day = date(2026, 10, 1)
+    load(fresh_db, FEED, write(tmp_path, HEADER + "".join(good(i) for i in range(1, 31))))
+    load(fresh_db, FEED, write(tmp_path, HEADER + "".join(good(i) for i in range(1, 21)), d=other_day),
+         d=other_day)
+    rerun = write(tmp_path, HEADER + "".join(good(i) for i in range(1, 11)) + "E00001,C1,x,dup\n", name="v2.csv")
+    result = load(fresh_db, FEED, rerun, run_id="run-2")
+    assert (result.read, result.loaded, result.quarantined) == (11, 10, 1)
+    assert rows(fresh_db, "select _logical_date, count(*), min(_run_id), min(_source_file) "
+                          "from raw.channel__events__with_meta group by 1 order by 1") == \
+        [(D, 10, "run-2", str(rerun)), (other_day, 20, "run-1", str(tmp_path / "2026-10-01" / "events.csv"))]
+    assert partitions(fresh_db) == ["channel__events__20260930", "channel__events__20261001"]
+    assert quarantine(fresh_db) == [(12, "bad_timestamp")]
+    assert audit(fresh_db) == [(30, 30, 0, "loaded"), (20, 20, 0, "loaded"), (11, 10, 1, "loaded_with_quarantine")]
+    assert one(fresh_db, "select count(*) from ops.load_batches") == 3
+    assert one(fresh_db, "select count(*) from pg_class where relname like 'channel\\_\\_events\\_\\_load\\_%%'") == 0
+
+
+def test_empty_rerun_leaves_the_date_empty(fresh_db, tmp_path):
+    load(fresh_db, FEED, write(tmp_path, HEADER + "".join(good(i) for i in range(1, 6))))
+    result = load(fresh_db, FEED, write(tmp_path, HEADER, name="empty.csv"), run_id="run-2")
+    assert (result.read, result.loaded, result.quarantined) == (0, 0, 0)
+    assert one(fresh_db, "select count(*) from raw.channel__events") == 0
+    assert partitions(fresh_db) == []
+    assert audit(fresh_db) == [(5, 5, 0, "loaded"), (0, 0, 0, "loaded")]
+
+
+def test_raw_table_from_before_partitioning_is_converted_with_its_metadata(fresh_db, tmp_path):
+    with psycopg.connect(fresh_db) as conn:
+        ensure_ops_schema(conn)
+        conn.execute("create table raw.channel__events (event_id text, customer_id text, event_ts text, note text, "
+                     "_run_id text not null, _logical_date date not null, _source_file text not null, "
+                     "_source_line bigint not null, _file_sha256 text not null, "
+                     "_loaded_at timestamptz not null default now())")
+        conn.execute("insert into raw.channel__events select 'E' || i, 'C' || i, '2026-09-29T10:00:00+08:00', 'n', "
+                     "'old-run', '2026-09-29', '/old/events.csv', i + 1, 'abc' from generate_series(1, 7) i")
+        conn.execute("create schema staging")  # as dbt's staging views read raw
+        conn.execute("create view staging.stg_events as select distinct on (event_id) * from raw.channel__events "
+                     "order by event_id, _loaded_at desc, _source_line desc")
+    result = load(fresh_db, FEED, write(tmp_path, HEADER + "".join(good(i) for i in range(1, 4))))
+    assert (result.read, result.loaded, result.quarantined) == (3, 3, 0)
+    new_file, new_sha = str(tmp_path / D.isoformat() / "events.csv"), one(fresh_db, "select sha256 from ops.file_registry")
+    assert rows(fresh_db, "select _logical_date, count(*), min(_run_id), min(_source_file), min(_file_sha256), "
+                          "max(_source_line) from raw.channel__events__with_meta group by 1 order by 1") == [
+        (date(2026, 9, 29), 7, "old-run", "/old/events.csv", "abc", 8), (D, 3, "run-1", new_file, new_sha, 4)]
+    assert quarantine(fresh_db) == []
+    assert audit(fresh_db) == [(3, 3, 0, "loaded")]
+    assert one(fresh_db, "select relkind from pg_class where relname = 'channel__events'") == "p"
+    assert partitions(fresh_db) == ["channel__events__20260929", "channel__events__20260930"]
+    # the view read the old table: it went with it, and reads the new one once dbt recreates it
+    assert one(fresh_db, "select count(*) from pg_class where relname = 'stg_events'") == 0
+
+
+def test_backslashes_and_quotes_late_in_the_file_are_read_as_csv(fresh_db, tmp_path, monkeypatch):
+    from python_tasks.ingest import landing
+
+    monkeypatch.setattr(landing, "BLOCK_BYTES", 4096)  # the escapes sit many blocks in
+    body = [good(i) for i in range(1, 1001)]
+    body[899] = "E00900,C900,2026-09-30T10:00:00+08:00,C:\\new\\table \\N\n"
+    body[949] = 'E00950,C950,2026-09-30T10:00:00+08:00,"say ""hi"""\n'
+    result = load(fresh_db, FEED, write(tmp_path, HEADER + "".join(body)))
+    assert (result.read, result.loaded, result.quarantined, result.path_taken) == (1000, 1000, 0, "fast")
+    assert rows(fresh_db, "select note, _source_line from raw.channel__events where event_id in ('E00900', 'E00950') "
+                          "order by 1") == [("C:\\new\\table \\N", 901), ('say "hi"', 951)]
+    assert audit(fresh_db) == [(1000, 1000, 0, "loaded")]
+
+
+def test_empty_values_load_as_empty_text_not_null(fresh_db, tmp_path):
+    lines = [HEADER, "E1,,2026-09-30T10:00:00+08:00,\n", 'E2,"",2026-09-30T10:00:00+08:00,x\n']
+    for name, content, empty in (("plain.csv", lines[:2], 1), ("quoted.csv", lines, 2)):  # text, then CSV format
+        load(fresh_db, FEED, write(tmp_path, "".join(content), name=name))
+        assert one(fresh_db, "select count(*) from raw.channel__events where customer_id is null or note is null") == 0
+        assert one(fresh_db, "select count(*) from raw.channel__events where customer_id = ''") == empty
+    assert quarantine(fresh_db) == []
+    assert audit(fresh_db) == [(1, 1, 0, "loaded"), (2, 2, 0, "loaded")]
