@@ -1,7 +1,8 @@
 """crm_rebuild_marts: rebuild the dbt warehouse for one date from what is already in raw.
 
-Triggered by hand, never scheduled: after a tier-policy or cost seed changes, or to re-grade a
-past date, without extracting the sources again. Wiring only; the same Cosmos task group as
+Triggered by hand, never scheduled: after a tier-policy seed changes, or to re-grade a past
+date, without extracting the sources again. (A rate or cost seed change also needs the per-day
+models rebuilt with --full-refresh; see README, Operations.) Wiring only; the same Cosmos task group as
 crm_daily. Campaign exports stay with crm_daily, behind its quality gate.
 """
 from __future__ import annotations

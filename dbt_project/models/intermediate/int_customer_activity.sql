@@ -21,7 +21,8 @@ final as (
         sum(customer_days.channel_cost_cny) as channel_cost_cny,
         sum(customer_days.fee_income_cny) as fee_income_cny,
         -- Fading: share of activity lost between the earlier and the recent half of the window.
-        1 - sum(customer_days.txn_count) filter (where customer_days.txn_date > span.first_day + span.days_observed / 2)::numeric
+        -- No transaction in the recent half is a 100% decline, not an unknown one.
+        1 - coalesce(sum(customer_days.txn_count) filter (where customer_days.txn_date > span.first_day + span.days_observed / 2), 0)::numeric
             / nullif(sum(customer_days.txn_count) filter (where customer_days.txn_date <= span.first_day + span.days_observed / 2), 0)
             as activity_decline_pct
     from customer_days

@@ -12,49 +12,31 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         unique_key=['customer_id', 'balance_date'],
+        pre_hook="{{ customer_days_plan() }}",
         on_schema_change='fail',
         indexes=[
             {'columns': ['customer_id', 'balance_date'], 'unique': true},
             {'columns': ['balance_date']},
             {'columns': ['_logical_date']},
         ],
-        post_hook=[
-            "delete from {{ this }} d using {{ ref('stg_corebank__customers') }} c
-             where c.customer_id = d.customer_id and c.is_erased",
-        ],
+        post_hook="{{ delete_erased_customers() }}",
     )
 }}
 
-with new_rows as materialized (
-    -- Materialized: read by the _logical_date index. Asked for min(balance_date) directly, the
-    -- planner walks the balance_date index through all history looking for a new row.
-    select balance_date, _logical_date
-    from {{ ref('fct_daily_balances') }}
-    where {{ new_batches_filter(this) }}
-),
-
-recompute_from as (
+with recompute_from as (
+    {% if is_incremental() %}
+    select first_date, batch_date from crm_customer_days_plan  -- written by the pre-hook
+    {% else %}
     select min(balance_date) as first_date, max(_logical_date) as batch_date
-    from new_rows
+    from {{ ref('fct_daily_balances') }}
+    {% endif %}
 ),
 
 {% if is_incremental() %}
-changed_customers as materialized (
-    -- A day is valued with today's customer, account and product records, as a full rebuild
-    -- would: a customer whose records (or whose accounts' products) changed in a new batch is
-    -- recomputed from their first day, so a late-arriving account or a rate correction reaches
-    -- every day of the window, not just the new ones.
-    select customer_id from {{ source('corebank', 'customers') }} where {{ new_batches_filter(this) }}
-    union
-    select customer_id from {{ source('corebank', 'accounts') }} where {{ new_batches_filter(this) }}
-    union
-    select accounts.customer_id
-    from {{ ref('stg_corebank__accounts') }} as accounts
-    where accounts.product_code in (
-        select product_code from {{ source('corebank', 'products') }} where {{ new_batches_filter(this) }}
-    )
+changed_customers as (
+    select customer_id from crm_customer_days_changed  -- written by the pre-hook
 ),
 {% endif %}
 
@@ -136,8 +118,8 @@ carried as (
            cum_account_cost_cny
     {% if is_incremental() %}
     from {{ this }}
+    -- (the pre-hook deleted every row of a changed customer: they start again from zero)
     where balance_date = (select first_date from recompute_from) - 1
-      and customer_id not in (select customer_id from changed_customers)
     {% else %}
     from (select null::text as customer_id, 0 as cum_balance_days, 0::numeric as cum_aum_cny,
                  0::numeric as cum_interest_margin_cny, 0::numeric as cum_wealth_fee_cny,

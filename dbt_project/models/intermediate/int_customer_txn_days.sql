@@ -6,7 +6,7 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         unique_key=['customer_id', 'txn_date'],
         on_schema_change='fail',
         indexes=[
@@ -14,10 +14,10 @@
             {'columns': ['txn_date']},
             {'columns': ['_logical_date']},
         ],
-        post_hook=[
-            "delete from {{ this }} d using {{ ref('stg_corebank__customers') }} c
-             where c.customer_id = d.customer_id and c.is_erased",
-        ],
+        pre_hook="{{ delete_rows_to_replace(['customer_id', 'txn_date'],
+            'select distinct customer_id, txn_date from ' ~ ref('fct_transactions')
+            ~ ' where ' ~ new_batches_filter(this)) }}",
+        post_hook="{{ delete_erased_customers() }}",
     )
 }}
 

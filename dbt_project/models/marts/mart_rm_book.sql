@@ -42,12 +42,12 @@ gold as (
 
 gold_people as (
     -- A person's city is that of their largest number; people are placed by their total AUM.
-    select distinct on (person_id)
-        person_id,
-        city,
-        sum(aum_cny) over (partition by person_id) as aum_cny
+    select distinct on (gold.person_id)
+        gold.person_id,
+        gold.city,
+        sum(gold.aum_cny) over (partition by gold.person_id) as person_aum_cny
     from gold
-    order by person_id, aum_cny desc, customer_id
+    order by gold.person_id, gold.aum_cny desc, gold.customer_id
 ),
 
 last_rm as (
@@ -108,7 +108,7 @@ to_place as (
     from (
         select
             gold_people.person_id,
-            gold_people.aum_cny,
+            gold_people.person_aum_cny as aum_cny,
             case when gold_people.city in (select city from roster) then gold_people.city else '*' end as pool
         from gold_people
         where gold_people.person_id not in (select person_id from kept)

@@ -1,11 +1,15 @@
 -- End-of-day balance per account and date, latest correction wins. Incremental like
 -- fct_transactions: only the raw batches newer than the latest processed one, plus the build
--- date's own batch, are read; rows are upserted on (account_id, balance_date).
+-- date's own batch, are read; rows are upserted on (account_id, balance_date): a pre-hook deletes
+-- the stored versions of the batch's keys through the unique index, then the new ones are appended.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         unique_key=['account_id', 'balance_date'],
+        pre_hook="{{ delete_rows_to_replace(['account_id', 'balance_date'],
+            'select account_id, balance_date from ' ~ source('corebank', 'daily_balances')
+            ~ ' where ' ~ new_batches_filter(this)) }}",
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['account_id', 'balance_date'], 'unique': true},

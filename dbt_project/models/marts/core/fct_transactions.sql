@@ -6,8 +6,10 @@
 {{
     config(
         materialized='incremental',
-        incremental_strategy='delete+insert',
+        incremental_strategy='append',
         unique_key='txn_id',
+        pre_hook="{{ delete_rows_to_replace(['txn_id'],
+            'select txn_id from ' ~ source('corebank', 'transactions') ~ ' where ' ~ new_batches_filter(this)) }}",
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['txn_id'], 'unique': true},
