@@ -15,9 +15,9 @@ from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMappin
 
 from crm_common import WAREHOUSE_CONN_ID
 from python_tasks.config import DBT_PROJECT_DIR
+from python_tasks.transform.dbt_build import target_dir
 
-DBT_MANIFEST = Path(os.environ.get("CRM_DBT_MANIFEST")
-                    or Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target") / "manifest.json")
+DBT_MANIFEST = Path(os.environ.get("CRM_DBT_MANIFEST") or target_dir() / "manifest.json")
 DBT_EXECUTABLE = Path(os.environ.get("CRM_DBT_EXECUTABLE", Path(sys.executable).with_name("dbt")))
 
 
