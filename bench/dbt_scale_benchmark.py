@@ -5,8 +5,9 @@ build through Airflow and Cosmos, in one run.
 
 1. Generate ``days + 1`` days of the synthetic bank; extract core banking as of day ``days``
    (one initial batch) and load every channel drop up to that day.
-2. Copy the loaded warehouse database (``create database ... template``) so both orchestrations
-   start from the same bytes.
+2. Copy the loaded warehouse database (``create database ... template``) to
+   ``bench_scale_<n>_loaded``, so both orchestrations start from the same bytes and
+   ``--reuse`` can measure the builds again without generating and loading again.
 3. **Full build**: one plain ``dbt build`` as of day ``days`` (the baseline).
 4. **Next day**: extract and load day ``days + 1``; ``dbt build`` again (incremental facts).
 5. **Through Airflow + Cosmos**: ``airflow dags test crm_rebuild_marts`` for day ``days`` on the
@@ -24,7 +25,6 @@ import logging
 import os
 import resource
 import shutil
-import tempfile
 import time
 from datetime import date, timedelta
 from pathlib import Path
@@ -110,7 +110,13 @@ def main() -> None:
     parser.add_argument("--days", type=int, default=30)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--skip-airflow", action="store_true", help="only the two plain dbt builds")
-    parser.add_argument("--keep", action="store_true", help="keep the benchmark databases for inspection")
+    parser.add_argument("--keep", action="store_true",
+                        help="keep the benchmark databases and landing files (for inspection or --reuse)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="start from the loaded database and landing files a --keep run left")
+    parser.add_argument("--snapshot-next-day", action="store_true",
+                        help="copy the warehouse to bench_scale_<n>_next_day after the next day's load, so "
+                             "the next-day build can be tried again (profiling) from the same bytes")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -118,7 +124,7 @@ def main() -> None:
     from python_tasks.ingest.corebank import load_corebank
     from python_tasks.ingest.landing import load_landing
     from python_tasks.orchestration import test_dag
-    from python_tasks.synthetic.bank import GenerationSpec, generate
+    from python_tasks.synthetic.bank import GenerationResult, GenerationSpec, generate
     from python_tasks.transform.dbt_build import build, target_dir
 
     # A private dbt target: the run must not read another dbt's run_results.json.
@@ -130,15 +136,13 @@ def main() -> None:
     next_day: date = spec.end_date
     full_day = next_day - timedelta(days=1)
     tag = f"scale_{args.customers}"
-    wh_db, src_db, copy_db = f"bench_{tag}_wh", f"bench_{tag}_src", f"bench_{tag}_wh_airflow"
-    _drop(admin, wh_db, src_db, copy_db)
+    wh_db, src_db, loaded_db, copy_db = (f"bench_{tag}_wh", f"bench_{tag}_src", f"bench_{tag}_loaded",
+                                         f"bench_{tag}_wh_airflow")
     ep = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, wh_db),
                    source_dsn=with_dbname(base.warehouse_dsn, src_db), embedded=base.embedded)
-    ensure_database(ep.warehouse_dsn)
-    ensure_database(ep.source_dsn)
-    work = Path(tempfile.mkdtemp(prefix="crm_scale_"))
+    work = REPO_ROOT / ".crm" / f"bench_{tag}"
+    generated_file = work / "generated.json"
     settings = Settings.from_env({**os.environ, "CRM_HOME": str(work), "CRM_PG_DSN": ep.warehouse_dsn})
-
     timings: dict[str, float] = {}
 
     def timed(label: str, fn, *a, **kw):
@@ -148,14 +152,31 @@ def main() -> None:
         log.info("%s: %.1fs", label, timings[label])
         return out
 
-    generated = timed("generate", generate, ep.source_dsn, settings.landing_dir, spec)
-    timed("load", lambda: (
-        load_corebank(ep.source_dsn, ep.warehouse_dsn, full_day, "bench-full"),
-        [load_landing(ep.warehouse_dsn, settings.landing_dir, spec.start_date + timedelta(days=i), "bench-full")
-         for i in range(args.days)],
-        ensure_roles(ep.warehouse_dsn)))
-    if not args.skip_airflow:
-        _copy_database(admin, wh_db, copy_db)
+    if args.reuse:
+        if not generated_file.exists():
+            raise SystemExit(f"--reuse: no {generated_file}; run once with --keep first")
+        saved = json.loads(generated_file.read_text())
+        generated = GenerationResult(spec=spec, start_date=date.fromisoformat(saved["start_date"]),
+                                     end_date=date.fromisoformat(saved["end_date"]),
+                                     row_counts=saved["row_counts"], landing_files=saved["landing_files"])
+        _copy_database(admin, loaded_db, wh_db)
+        log.info("reusing %s and %s (generated and loaded by an earlier --keep run)", loaded_db, src_db)
+    else:
+        _drop(admin, wh_db, src_db, loaded_db, copy_db)
+        shutil.rmtree(work, ignore_errors=True)
+        ensure_database(ep.warehouse_dsn)
+        ensure_database(ep.source_dsn)
+        generated = timed("generate", generate, ep.source_dsn, settings.landing_dir, spec)
+        timed("load", lambda: (
+            load_corebank(ep.source_dsn, ep.warehouse_dsn, full_day, "bench-full"),
+            [load_landing(ep.warehouse_dsn, settings.landing_dir, spec.start_date + timedelta(days=i),
+                          "bench-full")
+             for i in range(args.days)],
+            ensure_roles(ep.warehouse_dsn)))
+        generated_file.write_text(json.dumps({
+            "start_date": generated.start_date.isoformat(), "end_date": generated.end_date.isoformat(),
+            "row_counts": generated.row_counts, "landing_files": generated.landing_files}))
+        _copy_database(admin, wh_db, loaded_db)
 
     full = timed("full build", build, ep.warehouse_dsn, full_day)
     slow_full = _slowest(target_dir() / "run_results.json")
@@ -165,16 +186,18 @@ def main() -> None:
     timed("next-day load", lambda: (
         load_corebank(ep.source_dsn, ep.warehouse_dsn, next_day, "bench-next"),
         load_landing(ep.warehouse_dsn, settings.landing_dir, next_day, "bench-next")))
+    if args.snapshot_next_day:
+        _copy_database(admin, wh_db, f"bench_{tag}_next_day")
     nxt = timed("next-day build", build, ep.warehouse_dsn, next_day)
     slow_next = _slowest(target_dir() / "run_results.json")
     render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None)
 
     airflow_s = None
     if not args.skip_airflow:
-        if not args.keep:
-            # At 1M customers the three databases do not fit beside each other's build on a
-            # 250 GB disk: the measured plain build and the source have served their purpose.
-            _drop(admin, wh_db, src_db)
+        # At 1M customers the databases do not all fit beside each other's build on a 250 GB
+        # disk: the measured plain build has served its purpose.
+        _drop(admin, wh_db)
+        _copy_database(admin, loaded_db, copy_db)
         ep_af = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, copy_db), source_dsn=ep.source_dsn,
                           embedded=base.embedded)
         af_settings = Settings.from_env({**os.environ, "CRM_HOME": str(work / "airflow"),
@@ -184,8 +207,10 @@ def main() -> None:
         airflow_s = result.seconds
     print(render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, airflow_s))
 
-    shutil.rmtree(work, ignore_errors=True)
-    _drop(admin, *(() if args.keep else (wh_db, src_db)), copy_db)
+    _drop(admin, copy_db)
+    if not args.keep:
+        _drop(admin, wh_db, src_db, loaded_db)
+        shutil.rmtree(work, ignore_errors=True)
 
 
 if __name__ == "__main__":

@@ -1,46 +1,153 @@
-{#- Pre-hook of int_customer_days (incremental runs): decide once what this run recomputes, keep
-    it in two temporary tables the model reads, and delete the stored rows it will write again.
-    * crm_customer_days_plan.first_date: the earliest balance date of a fct_daily_balances batch
-      not consumed yet (or of the build date's own batch), and never later than the day after the
-      last stored day, so a day without balances does not break the chain of running totals;
-    * crm_customer_days_changed: customers valued from their first day again, because their own
-      record, one of their accounts (every owner it ever had) or a product they hold changed in a
-      new batch: a day is valued with today's records, as a full rebuild would value it.
-    Both deletes go through indexes (balance_date; customer_id, balance_date): no history scan. -#}
-{% macro customer_days_plan() -%}
+{#- Pre-hook of int_customer_days (incremental runs): decide once what this run recomputes, fetch
+    what only some customers need, and delete the stored rows it will write again. Everything
+    goes through indexes, so the cost follows the day's rows and the customers touched, never
+    the stored history.
+
+    * crm_customer_days_plan: first_date, the day every customer is recomputed from: the day
+      after the last stored day, or the first new batch's date if earlier (a re-run of a date);
+      batch_date, the batch stamped on the rows written.
+    * crm_customer_days_changed(customer_id, from_date): customers recomputed from an earlier
+      day than first_date: from the date of a late balance or transaction; from the first stored
+      day when one of their accounts moved to another owner or product (every owner it ever
+      had), a product they hold changed, or their own or an account's record arrived after
+      balances that needed it: a day is valued with today's records, as a full rebuild would
+      value it. Any other change to a customer's record leaves their balances as they are
+      (erasure is the post-hook's).
+    * crm_customer_days_changed_balances / _txn_days: those customers' balances and transaction
+      days from from_date up to first_date, fetched by index probes. -#}
+{% macro customer_days_plan(balances, txn_days) -%}
 {% if is_incremental() %}
 drop table if exists pg_temp.crm_customer_days_plan;
 create temporary table crm_customer_days_plan as
 select
-    least(min(new_rows.balance_date), (select max(balance_date) + 1 from {{ this }})) as first_date,
-    greatest(max(new_rows._logical_date), (select max(_logical_date) from {{ this }})) as batch_date
-from (
-    -- offset 0 keeps this a scan of the new batches (by the _logical_date index); asked for
-    -- min(balance_date) directly, the planner walks the balance_date index through all history.
-    select balance_date, _logical_date
-    from {{ ref('fct_daily_balances') }}
-    where {{ new_batches_filter(this) }}
-    offset 0
-) as new_rows;
+    least(
+        (select max(balance_date) + 1 from {{ this }}),
+        (select min(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }})
+    ) as first_date,
+    greatest(
+        (select max(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }}),
+        (select max(_logical_date) from {{ txn_days }} where {{ new_batches_filter(this) }}),
+        (select max(_logical_date) from {{ this }})
+    ) as batch_date;
 
 drop table if exists pg_temp.crm_customer_days_changed;
 create temporary table crm_customer_days_changed as
-select customer_id from {{ source('corebank', 'customers') }}
-where {{ new_batches_filter(this) }} and customer_id is not null
-union
-select customer_id from {{ source('corebank', 'accounts') }}
-where account_id in (
-    select account_id from {{ source('corebank', 'accounts') }} where {{ new_batches_filter(this) }}
-) and customer_id is not null
-union
-select accounts.customer_id
-from {{ ref('stg_corebank__accounts') }} as accounts
-where accounts.product_code in (
-    select product_code from {{ source('corebank', 'products') }} where {{ new_batches_filter(this) }}
-) and accounts.customer_id is not null;
+with plan as (
+    select first_date, (select min(balance_date) from {{ this }}) as first_stored_date
+    from crm_customer_days_plan
+),
+
+new_accounts as (
+    select account_id, customer_id, product_code, _logical_date
+    from {{ source('corebank', 'accounts') }}
+    where {{ new_batches_filter(this) }}
+),
+
+late_balances as (
+    -- offset 0 keeps this a scan of the new batches (by the _logical_date index).
+    select account_id, balance_date
+    from {{ balances }}
+    where {{ new_batches_filter(this) }}
+    offset 0
+),
+
+changed as (
+    -- Raw accounts hold every version: every owner an account ever had.
+    select accounts.customer_id, late_balances.balance_date as from_date
+    from late_balances
+    inner join {{ source('corebank', 'accounts') }} as accounts on late_balances.account_id = accounts.account_id
+    where late_balances.balance_date < (select first_date from plan)
+    union all
+    select customer_id, txn_date
+    from {{ txn_days }}
+    where {{ new_batches_filter(this) }} and txn_date < (select first_date from plan)
+    union all
+    -- An account that moved to another owner or product: every owner it ever had, from the start.
+    select accounts.customer_id, (select first_stored_date from plan)
+    from {{ source('corebank', 'accounts') }} as accounts
+    where accounts.account_id in (
+        select new_version.account_id
+        from new_accounts as new_version
+        inner join {{ source('corebank', 'accounts') }} as old_version
+            on new_version.account_id = old_version.account_id
+           and old_version._logical_date < new_version._logical_date
+        where (old_version.customer_id, old_version.product_code)
+              is distinct from (new_version.customer_id, new_version.product_code)
+    )
+    union all
+    -- An account record that arrives after balances of it were stored (a late-arriving
+    -- dimension: they were left out): its owner from the account's first balance on. The
+    -- subquery reads the first entry of the (account_id, balance_date) index; an account opened
+    -- today has none and costs nothing.
+    select new_version.customer_id,
+           (select min(stored.balance_date) from {{ balances }} as stored
+            where stored.account_id = new_version.account_id)
+    from new_accounts as new_version
+    where not exists (
+        select 1 from {{ source('corebank', 'accounts') }} as old_version
+        where old_version.account_id = new_version.account_id
+          and old_version._logical_date < new_version._logical_date
+    )
+    union all
+    -- Likewise a customer record that arrives after their accounts' balances.
+    select new_version.customer_id, (select first_stored_date from plan)
+    from {{ source('corebank', 'customers') }} as new_version
+    where {{ new_batches_filter(this, 'new_version._logical_date') }}
+      and not exists (
+        select 1 from {{ source('corebank', 'customers') }} as old_version
+        where old_version.customer_id = new_version.customer_id
+          and old_version._logical_date < new_version._logical_date
+    )
+    union all
+    -- A product whose terms changed: everyone who holds it, from the start.
+    select customer_id, (select first_stored_date from plan)
+    from {{ source('corebank', 'accounts') }}
+    where product_code in (
+        select product_code from {{ source('corebank', 'products') }} where {{ new_batches_filter(this) }}
+    )
+)
+
+select customer_id, min(from_date) as from_date
+from changed
+where customer_id is not null and from_date < (select first_date from plan)
+group by customer_id;
 analyze crm_customer_days_changed;
 
+drop table if exists pg_temp.crm_customer_days_changed_accounts;
+create temporary table crm_customer_days_changed_accounts as
+-- Every account the customers hold or held; the model values each day with today's owner.
+select distinct accounts.account_id, changed.from_date
+from crm_customer_days_changed as changed
+inner join {{ source('corebank', 'accounts') }} as accounts on changed.customer_id = accounts.customer_id;
+analyze crm_customer_days_changed_accounts;
+
+-- Few customers against a long history: probe the unique indexes, never hash the history.
+set enable_hashjoin = off;
+set enable_mergejoin = off;
+drop table if exists pg_temp.crm_customer_days_changed_balances;
+create temporary table crm_customer_days_changed_balances as
+select balances.*
+from crm_customer_days_changed_accounts as changed
+inner join {{ balances }} as balances
+    on balances.account_id = changed.account_id
+   and balances.balance_date >= changed.from_date
+   and balances.balance_date < (select first_date from crm_customer_days_plan);
+
+drop table if exists pg_temp.crm_customer_days_changed_txn_days;
+create temporary table crm_customer_days_changed_txn_days as
+select txn_days.*
+from crm_customer_days_changed as changed
+inner join {{ txn_days }} as txn_days
+    on txn_days.customer_id = changed.customer_id
+   and txn_days.txn_date >= changed.from_date
+   and txn_days.txn_date < (select first_date from crm_customer_days_plan);
+
+delete from {{ this }} as stored
+using crm_customer_days_changed as changed
+where stored.customer_id = changed.customer_id and stored.balance_date >= changed.from_date;
+reset enable_hashjoin;
+reset enable_mergejoin;
+
 delete from {{ this }} where balance_date >= (select first_date from crm_customer_days_plan);
-delete from {{ this }} where customer_id in (select customer_id from crm_customer_days_changed);
 {% endif %}
 {%- endmacro %}

@@ -1,20 +1,20 @@
--- One row per customer and day from the customer's first balance on: the day's balances and
--- economics, and running totals since that first day. Window figures downstream are then the
--- difference of two running totals (a lookup of two days per customer), so the daily build
--- reads one new day, not the whole window.
+-- One row per customer and day from the customer's first balance or transaction on: the day's
+-- balances, economics and transactions, and running totals since that first day. Window figures
+-- downstream are then the difference of two running totals (a lookup of two days per customer),
+-- so the daily build reads one new day, not the whole window.
 --
--- Incremental: the recompute starts at the earliest balance date touched by a fct_daily_balances
--- batch not consumed yet (or by the build date's own batch, so a re-run of a date redoes it) and
--- runs to the last balance date, carried on from the stored running totals of the day before.
--- Rows stay dense: a customer whose accounts have all closed keeps a row a day with zeros, so a
--- running total can be read on any date. Rates and costs of a day are those of the seeds when the
--- day was built: after changing product_economics, rebuild with --full-refresh.
+-- Incremental (plan in macros/customer_days_plan.sql): every customer is recomputed from the
+-- first new day, carried on from the stored running totals of the day before; a customer with a
+-- late balance or transaction, or whose accounts moved, from that earlier day. Rows stay dense: a
+-- customer whose accounts have all closed keeps a row a day with zeros, so a running total can be
+-- read on any date. Rates and costs of a day are those of the seeds when the day was built: after
+-- changing product_economics or channel_costs, rebuild with --full-refresh.
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
         unique_key=['customer_id', 'balance_date'],
-        pre_hook="{{ customer_days_plan() }}",
+        pre_hook="{{ customer_days_plan(ref('fct_daily_balances'), ref('int_customer_txn_days')) }}",
         on_schema_change='fail',
         indexes=[
             {'columns': ['customer_id', 'balance_date'], 'unique': true},
@@ -29,30 +29,31 @@ with recompute_from as (
     {% if is_incremental() %}
     select first_date, batch_date from crm_customer_days_plan  -- written by the pre-hook
     {% else %}
-    select min(balance_date) as first_date, max(_logical_date) as batch_date
-    from {{ ref('fct_daily_balances') }}
+    select
+        least((select min(balance_date) from {{ ref('fct_daily_balances') }}),
+              (select min(txn_date) from {{ ref('int_customer_txn_days') }})) as first_date,
+        greatest((select max(_logical_date) from {{ ref('fct_daily_balances') }}),
+                 (select max(_logical_date) from {{ ref('int_customer_txn_days') }})) as batch_date
     {% endif %}
 ),
 
-{% if is_incremental() %}
-changed_customers as (
-    select customer_id from crm_customer_days_changed  -- written by the pre-hook
-),
-{% endif %}
-
 balances as (
-    -- Every stored day from the first new one on (by the balance_date index): a later day's
-    -- running totals build on this one's ...
+    -- Every stored day from the first new one on (by the balance_date index) ...
     select * from {{ ref('fct_daily_balances') }}
     where balance_date >= (select first_date from recompute_from)
     {% if is_incremental() %}
     union all
-    -- ... and the earlier days of changed customers (by the (account_id, balance_date) index).
-    select fct.*
-    from {{ ref('fct_daily_balances') }} as fct
-    inner join {{ ref('stg_corebank__accounts') }} as accounts on fct.account_id = accounts.account_id
-    inner join changed_customers on accounts.customer_id = changed_customers.customer_id
-    where fct.balance_date < (select first_date from recompute_from)
+    -- ... and the earlier days of customers recomputed from further back (fetched by the pre-hook).
+    select * from crm_customer_days_changed_balances
+    {% endif %}
+),
+
+txn_days as (
+    select * from {{ ref('int_customer_txn_days') }}
+    where txn_date >= (select first_date from recompute_from)
+    {% if is_incremental() %}
+    union all
+    select * from crm_customer_days_changed_txn_days
     {% endif %}
 ),
 
@@ -70,6 +71,15 @@ economics as (
 
 customers as (
     select * from {{ ref('stg_corebank__customers') }}
+),
+
+recomputed_customers as (
+    -- Who may have rows before first_date in this run, and from which day.
+    {% if is_incremental() %}
+    select customer_id, from_date from crm_customer_days_changed
+    {% else %}
+    select null::text as customer_id, null::date as from_date where false
+    {% endif %}
 ),
 
 account_days as (
@@ -93,10 +103,15 @@ account_days as (
     inner join products on accounts.product_code = products.product_code
     inner join economics on products.product_type = economics.product_type
     inner join customers on accounts.customer_id = customers.customer_id
+    left join recomputed_customers on accounts.customer_id = recomputed_customers.customer_id
     where not customers.is_erased
+      -- An earlier day belongs to this run only for its current owner, if that owner is recomputed
+      -- from then (a fetched account may have had another owner since).
+      and (balances.balance_date >= (select first_date from recompute_from)
+           or balances.balance_date >= recomputed_customers.from_date)
 ),
 
-day_values as (
+balance_values as (
     select
         customer_id,
         balance_date,
@@ -112,60 +127,87 @@ day_values as (
     group by customer_id, balance_date
 ),
 
+txn_values as (
+    select txn_days.*
+    from txn_days
+    inner join customers on txn_days.customer_id = customers.customer_id
+    where not customers.is_erased
+),
+
 carried as (
-    -- Running totals on the day before the recompute range.
-    select customer_id, cum_balance_days, cum_aum_cny, cum_interest_margin_cny, cum_wealth_fee_cny,
-           cum_account_cost_cny
+    -- Running totals on the day before each customer's recompute starts (none: start from zero).
     {% if is_incremental() %}
-    from {{ this }}
-    -- (the pre-hook deleted every row of a changed customer: they start again from zero)
+    -- The pre-hook deleted every row from a recomputed customer's from_date on, so the row on
+    -- the day before first_date is there only for the others.
+    select * from {{ this }}
     where balance_date = (select first_date from recompute_from) - 1
+    union all
+    select stored.*
+    from recomputed_customers
+    inner join {{ this }} as stored
+        on stored.customer_id = recomputed_customers.customer_id
+       and stored.balance_date = recomputed_customers.from_date - 1
     {% else %}
-    from (select null::text as customer_id, 0 as cum_balance_days, 0::numeric as cum_aum_cny,
-                 0::numeric as cum_interest_margin_cny, 0::numeric as cum_wealth_fee_cny,
-                 0::numeric as cum_account_cost_cny) as none
+    select * from (
+        select null::text as customer_id, null::date as balance_date, 0 as cum_balance_days,
+               0::numeric as cum_aum_cny, 0::numeric as cum_interest_margin_cny,
+               0::numeric as cum_wealth_fee_cny, 0::numeric as cum_account_cost_cny,
+               0::bigint as cum_txn_count, 0::bigint as cum_digital_txn_count,
+               0::numeric as cum_monetary_cny, 0::numeric as cum_channel_cost_cny,
+               0::numeric as cum_fee_income_cny, null::date as last_txn_date
+    ) as none
     where false
     {% endif %}
 ),
 
 customer_start as (
-    select customer_id, min(balance_date) as first_date
-    from day_values
+    select customer_id, min(first_date) as first_date
+    from (
+        select customer_id, min(balance_date) as first_date from balance_values group by customer_id
+        union all
+        select customer_id, min(txn_date) from txn_values group by customer_id
+        union all
+        select customer_id, balance_date + 1 from carried
+    ) as starts
     group by customer_id
-    union all
-    select customer_id, (select first_date from recompute_from) from carried
 ),
 
-calendar as (
-    select day::date as balance_date
-    from generate_series(
-        (select min(balance_date) from balances),
-        (select max(balance_date) from balances),
-        interval '1 day'
-    ) as day
+last_day as (
+    select greatest(
+        (select max(balance_date) from balance_values), (select max(txn_date) from txn_values)
+    ) as balance_date
 ),
 
 grid as (
-    select customer_start.customer_id, calendar.balance_date
-    from (select customer_id, min(first_date) as first_date from customer_start group by customer_id) as customer_start
-    inner join calendar on calendar.balance_date >= customer_start.first_date
+    select customer_start.customer_id, day::date as balance_date
+    from customer_start
+    cross join lateral generate_series(
+        customer_start.first_date, (select balance_date from last_day), interval '1 day'
+    ) as day
 ),
 
 filled as (
     select
         grid.customer_id,
         grid.balance_date,
-        day_values.customer_id is not null as has_balance,
-        coalesce(day_values.aum_day_cny, 0) as aum_day_cny,
-        coalesce(day_values.deposit_day_cny, 0) as deposit_day_cny,
-        coalesce(day_values.wealth_day_cny, 0) as wealth_day_cny,
-        coalesce(day_values.loan_day_cny, 0) as loan_day_cny,
-        coalesce(day_values.annual_interest_margin_cny, 0) as annual_interest_margin_cny,
-        coalesce(day_values.annual_wealth_fee_cny, 0) as annual_wealth_fee_cny,
-        coalesce(day_values.annual_account_cost_cny, 0) as annual_account_cost_cny
+        balance_values.customer_id is not null as has_balance,
+        coalesce(balance_values.aum_day_cny, 0) as aum_day_cny,
+        coalesce(balance_values.deposit_day_cny, 0) as deposit_day_cny,
+        coalesce(balance_values.wealth_day_cny, 0) as wealth_day_cny,
+        coalesce(balance_values.loan_day_cny, 0) as loan_day_cny,
+        coalesce(balance_values.annual_interest_margin_cny, 0) as annual_interest_margin_cny,
+        coalesce(balance_values.annual_wealth_fee_cny, 0) as annual_wealth_fee_cny,
+        coalesce(balance_values.annual_account_cost_cny, 0) as annual_account_cost_cny,
+        coalesce(txn_values.txn_count, 0) as txn_count,
+        coalesce(txn_values.digital_txn_count, 0) as digital_txn_count,
+        coalesce(txn_values.monetary_cny, 0) as monetary_cny,
+        coalesce(txn_values.channel_cost_cny, 0) as channel_cost_cny,
+        coalesce(txn_values.fee_income_cny, 0) as fee_income_cny
     from grid
-    left join day_values
-        on grid.customer_id = day_values.customer_id and grid.balance_date = day_values.balance_date
+    left join balance_values
+        on grid.customer_id = balance_values.customer_id and grid.balance_date = balance_values.balance_date
+    left join txn_values
+        on grid.customer_id = txn_values.customer_id and grid.balance_date = txn_values.txn_date
 ),
 
 final as (
@@ -180,12 +222,34 @@ final as (
             + sum(filled.annual_wealth_fee_cny) over running as cum_wealth_fee_cny,
         coalesce(carried.cum_account_cost_cny, 0)
             + sum(filled.annual_account_cost_cny) over running as cum_account_cost_cny,
+        coalesce(carried.cum_txn_count, 0) + sum(filled.txn_count) over running as cum_txn_count,
+        coalesce(carried.cum_digital_txn_count, 0)
+            + sum(filled.digital_txn_count) over running as cum_digital_txn_count,
+        coalesce(carried.cum_monetary_cny, 0) + sum(filled.monetary_cny) over running as cum_monetary_cny,
+        coalesce(carried.cum_channel_cost_cny, 0)
+            + sum(filled.channel_cost_cny) over running as cum_channel_cost_cny,
+        coalesce(carried.cum_fee_income_cny, 0)
+            + sum(filled.fee_income_cny) over running as cum_fee_income_cny,
+        -- The latest day with a transaction, so far (recency).
+        coalesce(
+            max(case when filled.txn_count > 0 then filled.balance_date end) over running,
+            carried.last_txn_date
+        ) as last_txn_date,
         (select batch_date from recompute_from) as _logical_date
     from filled
     left join carried on filled.customer_id = carried.customer_id
     window running as (partition by filled.customer_id order by filled.balance_date rows unbounded preceding)
 )
 
-select * from final
+select
+    customer_id, balance_date, has_balance, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
+    annual_interest_margin_cny, annual_wealth_fee_cny, annual_account_cost_cny,
+    txn_count::bigint as txn_count, digital_txn_count::bigint as digital_txn_count, monetary_cny,
+    channel_cost_cny, fee_income_cny,
+    cum_balance_days::bigint as cum_balance_days, cum_aum_cny, cum_interest_margin_cny, cum_wealth_fee_cny,
+    cum_account_cost_cny, cum_txn_count::bigint as cum_txn_count,
+    cum_digital_txn_count::bigint as cum_digital_txn_count, cum_monetary_cny, cum_channel_cost_cny,
+    cum_fee_income_cny, last_txn_date, _logical_date
+from final
 -- Stored date by date: the window bounds read whole dates, each from a run of adjacent pages.
 order by balance_date, customer_id

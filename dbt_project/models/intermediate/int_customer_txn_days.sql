@@ -16,7 +16,8 @@
         ],
         pre_hook="{{ delete_rows_to_replace(['customer_id', 'txn_date'],
             'select distinct customer_id, txn_date from ' ~ ref('fct_transactions')
-            ~ ' where ' ~ new_batches_filter(this)) }}",
+            ~ ' where ' ~ new_batches_filter(this)
+            ~ ' and txn_date <= (select max(txn_date) from ' ~ this ~ ')') }}",
         post_hook="{{ delete_erased_customers() }}",
     )
 }}

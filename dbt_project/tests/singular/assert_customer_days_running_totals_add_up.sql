@@ -15,3 +15,5 @@ left join yesterday on today.customer_id = yesterday.customer_id
 where today.cum_aum_cny - coalesce(yesterday.cum_aum_cny, 0) <> today.aum_day_cny
    or today.cum_balance_days - coalesce(yesterday.cum_balance_days, 0) <> case when today.has_balance then 1 else 0 end
    or today.cum_account_cost_cny - coalesce(yesterday.cum_account_cost_cny, 0) <> today.annual_account_cost_cny
+   or today.cum_txn_count - coalesce(yesterday.cum_txn_count, 0) <> today.txn_count
+   or today.cum_channel_cost_cny - coalesce(yesterday.cum_channel_cost_cny, 0) <> today.channel_cost_cny

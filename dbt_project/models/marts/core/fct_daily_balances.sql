@@ -2,6 +2,7 @@
 -- fct_transactions: only the raw batches newer than the latest processed one, plus the build
 -- date's own batch, are read; rows are upserted on (account_id, balance_date): a pre-hook deletes
 -- the stored versions of the batch's keys through the unique index, then the new ones are appended.
+-- Only keys dated up to the last stored day can have a stored version: a new day probes nothing.
 {{
     config(
         materialized='incremental',
@@ -9,7 +10,8 @@
         unique_key=['account_id', 'balance_date'],
         pre_hook="{{ delete_rows_to_replace(['account_id', 'balance_date'],
             'select account_id, balance_date from ' ~ source('corebank', 'daily_balances')
-            ~ ' where ' ~ new_batches_filter(this)) }}",
+            ~ ' where ' ~ new_batches_filter(this)
+            ~ ' and balance_date <= (select max(balance_date) from ' ~ this ~ ')') }}",
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['account_id', 'balance_date'], 'unique': true},

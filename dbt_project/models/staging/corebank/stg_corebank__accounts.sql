@@ -1,5 +1,17 @@
+-- Current version of each account (incremental: macros/current_versions.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key='account_id',
+        pre_hook="{{ delete_superseded_versions(source('corebank', 'accounts'), 'account_id') }}",
+        on_schema_change='fail',
+        indexes=[{'columns': ['account_id'], 'unique': true}, {'columns': ['_logical_date']}],
+    )
+}}
+
 with source as (
-    {{ latest_version(source('corebank', 'accounts'), 'account_id') }}
+    {{ current_versions(source('corebank', 'accounts'), 'account_id') }}
 ),
 
 final as (
@@ -10,7 +22,9 @@ final as (
         opened_on,
         closed_on,
         status as account_status,
-        updated_at
+        updated_at,
+        _logical_date,
+        _loaded_at
     from source
 )
 

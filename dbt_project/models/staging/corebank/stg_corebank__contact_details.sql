@@ -1,5 +1,20 @@
+-- Current contact details of each customer (incremental: macros/current_versions.sql). Erasure
+-- reaches rows written earlier through the post-hook: a customer erased in a new batch keeps
+-- the key, not the contact data.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key='customer_id',
+        pre_hook="{{ delete_superseded_versions(source('corebank', 'contact_details'), 'customer_id') }}",
+        post_hook="{{ erase_contact_details() }}",
+        on_schema_change='fail',
+        indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['_logical_date']}],
+    )
+}}
+
 with source as (
-    {{ latest_version(source('corebank', 'contact_details'), 'customer_id') }}
+    {{ current_versions(source('corebank', 'contact_details'), 'customer_id') }}
 ),
 
 customers as (
@@ -15,7 +30,9 @@ final as (
         case when customers.is_erased then null else source.address end as address,
         source.preferred_channel,
         source.do_not_contact,
-        source.updated_at
+        source.updated_at,
+        source._logical_date,
+        source._loaded_at
     from source
     left join customers on source.customer_id = customers.customer_id
 )

@@ -1,5 +1,17 @@
+-- Current version of each customer (incremental: macros/current_versions.sql).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key='customer_id',
+        pre_hook="{{ delete_superseded_versions(source('corebank', 'customers'), 'customer_id') }}",
+        on_schema_change='fail',
+        indexes=[{'columns': ['customer_id'], 'unique': true}, {'columns': ['_logical_date']}],
+    )
+}}
+
 with source as (
-    {{ latest_version(source('corebank', 'customers'), 'customer_id') }}
+    {{ current_versions(source('corebank', 'customers'), 'customer_id') }}
 ),
 
 final as (
@@ -16,7 +28,9 @@ final as (
         branch_code,
         onboarded_on,
         status as customer_status,
-        updated_at
+        updated_at,
+        _logical_date,
+        _loaded_at
     from source
 )
 
