@@ -27,13 +27,11 @@
     (a hash join would read the whole table for a few changed keys). -#}
 {% macro delete_superseded_versions(relation, key) -%}
 {% if is_incremental() %}
-set enable_hashjoin = off;
-set enable_mergejoin = off;
+{{ probe_indexes_only() }}
 delete from {{ this }} as stored
 using ({{ newest_new_versions(relation, key) }}) as newest
 where stored.{{ key }} = newest.{{ key }}
   and (stored.updated_at, stored._loaded_at) <= (newest.updated_at, newest._loaded_at);
-reset enable_hashjoin;
-reset enable_mergejoin;
+{{ probe_indexes_only(false) }}
 {% endif %}
 {%- endmacro %}

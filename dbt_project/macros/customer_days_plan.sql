@@ -28,7 +28,8 @@ select
         (select max(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }}),
         (select max(_logical_date) from {{ txn_days }} where {{ new_batches_filter(this) }}),
         (select max(_logical_date) from {{ this }})
-    ) as batch_date;
+    ) as batch_date,
+    (select max(_logical_date) from {{ this }}) as previous_batch_date;
 
 drop table if exists pg_temp.crm_customer_days_changed;
 create temporary table crm_customer_days_changed as
@@ -38,7 +39,7 @@ with plan as (
 ),
 
 new_accounts as (
-    select account_id, customer_id, product_code, _logical_date
+    select account_id, customer_id, product_code, opened_on, _logical_date
     from {{ source('corebank', 'accounts') }}
     where {{ new_batches_filter(this) }}
 ),
@@ -76,12 +77,11 @@ changed as (
     )
     union all
     -- An account record that arrives after balances of it were stored (a late-arriving
-    -- dimension: they were left out): its owner from the account's first balance on. The
-    -- subquery reads the first entry of the (account_id, balance_date) index; an account opened
-    -- today has none and costs nothing.
+    -- dimension: they were left out): its owner from the account's opening day on. An account
+    -- opened today has no stored balance and costs nothing.
     select new_version.customer_id,
-           (select min(stored.balance_date) from {{ balances }} as stored
-            where stored.account_id = new_version.account_id)
+           greatest(coalesce(new_version.opened_on, (select first_stored_date from plan)),
+                    (select first_stored_date from plan))
     from new_accounts as new_version
     where not exists (
         select 1 from {{ source('corebank', 'accounts') }} as old_version
@@ -121,17 +121,17 @@ from crm_customer_days_changed as changed
 inner join {{ source('corebank', 'accounts') }} as accounts on changed.customer_id = accounts.customer_id;
 analyze crm_customer_days_changed_accounts;
 
--- Few customers against a long history: probe the unique indexes, never hash the history.
-set enable_hashjoin = off;
-set enable_mergejoin = off;
+-- Few customers against a long history: one probe per day and key through the date-first
+-- unique indexes, never a hash of the history.
+{{ probe_indexes_only() }}
 drop table if exists pg_temp.crm_customer_days_changed_balances;
 create temporary table crm_customer_days_changed_balances as
 select balances.*
 from crm_customer_days_changed_accounts as changed
+cross join lateral generate_series(
+    changed.from_date, (select first_date - 1 from crm_customer_days_plan), interval '1 day') as day
 inner join {{ balances }} as balances
-    on balances.account_id = changed.account_id
-   and balances.balance_date >= changed.from_date
-   and balances.balance_date < (select first_date from crm_customer_days_plan);
+    on balances.balance_date = day::date and balances.account_id = changed.account_id;
 
 drop table if exists pg_temp.crm_customer_days_changed_txn_days;
 create temporary table crm_customer_days_changed_txn_days as
@@ -144,10 +144,34 @@ inner join {{ txn_days }} as txn_days
 
 delete from {{ this }} as stored
 using crm_customer_days_changed as changed
-where stored.customer_id = changed.customer_id and stored.balance_date >= changed.from_date;
-reset enable_hashjoin;
-reset enable_mergejoin;
+cross join lateral generate_series(
+    changed.from_date, (select first_date - 1 from crm_customer_days_plan), interval '1 day') as day
+where stored.balance_date = day::date and stored.customer_id = changed.customer_id;
+{{ probe_indexes_only(false) }}
 
 delete from {{ this }} where balance_date >= (select first_date from crm_customer_days_plan);
+{% endif %}
+{%- endmacro %}
+
+
+{#- Post-hook of int_customer_days: a customer erased since the previous run loses every stored
+    day (the model writes no day of an erased customer; earlier erasures were deleted then).
+    One probe per stored day and customer through the date-first unique index. -#}
+{% macro customer_days_erase() -%}
+{% if is_incremental() %}
+drop table if exists pg_temp.crm_customer_days_erased;
+create temporary table crm_customer_days_erased as
+select customers.customer_id, day::date as balance_date
+from {{ ref('stg_corebank__customers') }} as customers
+cross join lateral generate_series(
+    (select min(balance_date) from {{ this }}), (select max(balance_date) from {{ this }}), interval '1 day') as day
+where customers.is_erased
+  and customers._logical_date > (select coalesce(previous_batch_date, date '1900-01-01') from crm_customer_days_plan);
+analyze crm_customer_days_erased;
+{{ probe_indexes_only() }}
+delete from {{ this }} as stored
+using crm_customer_days_erased as erased
+where stored.balance_date = erased.balance_date and stored.customer_id = erased.customer_id;
+{{ probe_indexes_only(false) }}
 {% endif %}
 {%- endmacro %}

@@ -1,16 +1,30 @@
 {#- Delete the stored rows of {{ this }} whose keys the query returns, matched through the table's
     unique index. Left to itself the planner matches a large key set with a hash join, which
-    reads the whole stored history (two minutes for 70M balances); with hash and merge joins off
-    it probes the index, so the cost follows the keys. The settings are put back at once, before
-    the model's own query runs. -#}
+    reads the whole stored history (two minutes for 70M balances); with probe_indexes_only() it
+    probes the index, so the cost follows the keys. -#}
 {% macro delete_matching_rows(keys, keys_sql) -%}
-set enable_hashjoin = off;
-set enable_mergejoin = off;
+{{ probe_indexes_only() }}
 delete from {{ this }} as stored
 using ({{ keys_sql }}) as matched
 where {% for key in keys %}stored.{{ key }} = matched.{{ key }}{% if not loop.last %} and {% endif %}{% endfor %};
+{{ probe_indexes_only(false) }}
+{%- endmacro %}
+
+{#- Planner settings for a statement that matches a few keys against a long history: no hash or
+    merge join (they read the whole history) and no sequential scan where an index exists (right
+    after a big build the statistics can be missing, and a scan of 70M rows looks no worse than
+    probing). A small side without an index is still scanned. probe_indexes_only(false) puts the
+    settings back, before the model's own query runs. -#}
+{% macro probe_indexes_only(on=true) -%}
+{% if on -%}
+set enable_hashjoin = off;
+set enable_mergejoin = off;
+set enable_seqscan = off;
+{%- else -%}
 reset enable_hashjoin;
 reset enable_mergejoin;
+reset enable_seqscan;
+{%- endif %}
 {%- endmacro %}
 
 {#- Pre-hook of an incremental model materialised with 'append': delete the stored rows whose

@@ -23,7 +23,7 @@ from python_tasks.config import DBT_PROJECT_DIR
 from python_tasks.ingest.corebank import load_corebank
 from python_tasks.ingest.landing import load_landing
 from python_tasks.synthetic.bank import GenerationSpec, generate
-from python_tasks.transform.dbt_build import build
+from python_tasks.transform.dbt_build import build, run_dbt
 from tests.pgtools import create_database, drop_database
 
 pytestmark = pytest.mark.integration
@@ -321,6 +321,30 @@ def test_rerun_of_same_date_changes_nothing(bank):
     pd.testing.assert_frame_equal(bank.after_d["fct_transactions"][cols],
                                   bank.after_rerun["fct_transactions"][cols])
     assert bank.after_d["fct_daily_balances_rows"] == bank.after_rerun["fct_daily_balances_rows"]
+
+
+def test_incremental_customer_days_equal_a_full_rebuild(bank, pg_admin_dsn):
+    """int_customer_days after D-1, D and a re-run of D (late transactions, a late-arriving
+    account record among them) holds exactly what a full rebuild of it
+    as of D computes: every running total of every customer and day."""
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+
+    rebuilt = create_database(pg_admin_dsn, "marts_full")
+    drop_database(pg_admin_dsn, rebuilt)  # only the name: it is created as a copy below
+    source_name, rebuilt_name = conninfo_to_dict(bank.warehouse)["dbname"], conninfo_to_dict(rebuilt)["dbname"]
+    with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(rebuilt_name), sql.Identifier(source_name)))
+    try:
+        run_dbt(rebuilt, ["run", "--full-refresh", "--select", "int_customer_days"], as_of_date=D)
+        query = "select * from int.int_customer_days order by customer_id, balance_date"
+        incremental = frame(bank.warehouse, query).drop(columns=["_logical_date"])
+        full = frame(rebuilt, query).drop(columns=["_logical_date"])
+    finally:
+        drop_database(pg_admin_dsn, rebuilt)
+    assert len(incremental) > 1000
+    pd.testing.assert_frame_equal(incremental, full)
 
 
 def test_tier_history_is_one_row_per_date_and_customer(bank):

@@ -9,19 +9,20 @@
 -- customer whose accounts have all closed keeps a row a day with zeros, so a running total can be
 -- read on any date. Rates and costs of a day are those of the seeds when the day was built: after
 -- changing product_economics or channel_costs, rebuild with --full-refresh.
+-- Indexes date first, like fct_daily_balances: a day's million rows append at the index's right
+-- edge; every read is by date (window bounds) or by date and customer (probes).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        unique_key=['customer_id', 'balance_date'],
+        unique_key=['balance_date', 'customer_id'],
         pre_hook="{{ customer_days_plan(ref('fct_daily_balances'), ref('int_customer_txn_days')) }}",
         on_schema_change='fail',
         indexes=[
-            {'columns': ['customer_id', 'balance_date'], 'unique': true},
-            {'columns': ['balance_date']},
+            {'columns': ['balance_date', 'customer_id'], 'unique': true},
             {'columns': ['_logical_date']},
         ],
-        post_hook="{{ delete_erased_customers() }}",
+        post_hook="{{ customer_days_erase() }}",
     )
 }}
 
