@@ -114,6 +114,9 @@ def main() -> None:
                         help="keep the benchmark databases and landing files (for inspection or --reuse)")
     parser.add_argument("--reuse", action="store_true",
                         help="start from the loaded database and landing files a --keep run left")
+    parser.add_argument("--reload", action="store_true",
+                        help="load again from the source database and landing files a --keep run left "
+                             "(skips the generation, not the load)")
     parser.add_argument("--snapshot-next-day", action="store_true",
                         help="copy the warehouse to bench_scale_<n>_next_day after the next day's load, so "
                              "the next-day build can be tried again (profiling) from the same bytes")
@@ -152,31 +155,41 @@ def main() -> None:
         log.info("%s: %.1fs", label, timings[label])
         return out
 
-    if args.reuse:
+    def saved_generation() -> GenerationResult:
         if not generated_file.exists():
-            raise SystemExit(f"--reuse: no {generated_file}; run once with --keep first")
+            raise SystemExit(f"--reuse/--reload: no {generated_file}; run once with --keep first")
         saved = json.loads(generated_file.read_text())
-        generated = GenerationResult(spec=spec, start_date=date.fromisoformat(saved["start_date"]),
-                                     end_date=date.fromisoformat(saved["end_date"]),
-                                     row_counts=saved["row_counts"], landing_files=saved["landing_files"])
+        return GenerationResult(spec=spec, start_date=date.fromisoformat(saved["start_date"]),
+                                end_date=date.fromisoformat(saved["end_date"]),
+                                row_counts=saved["row_counts"], landing_files=saved["landing_files"])
+
+    if args.reuse:
+        generated = saved_generation()
         _copy_database(admin, loaded_db, wh_db)
         log.info("reusing %s and %s (generated and loaded by an earlier --keep run)", loaded_db, src_db)
     else:
-        _drop(admin, wh_db, src_db, loaded_db, copy_db)
-        shutil.rmtree(work, ignore_errors=True)
-        ensure_database(ep.warehouse_dsn)
-        ensure_database(ep.source_dsn)
-        generated = timed("generate", generate, ep.source_dsn, settings.landing_dir, spec)
+        if args.reload:
+            generated = saved_generation()
+            _drop(admin, wh_db, loaded_db, copy_db)
+            ensure_database(ep.warehouse_dsn)
+        else:
+            _drop(admin, wh_db, src_db, loaded_db, copy_db)
+            shutil.rmtree(work, ignore_errors=True)
+            ensure_database(ep.warehouse_dsn)
+            ensure_database(ep.source_dsn)
+            generated = timed("generate", generate, ep.source_dsn, settings.landing_dir, spec)
         timed("load", lambda: (
             load_corebank(ep.source_dsn, ep.warehouse_dsn, full_day, "bench-full"),
             [load_landing(ep.warehouse_dsn, settings.landing_dir, spec.start_date + timedelta(days=i),
                           "bench-full")
              for i in range(args.days)],
             ensure_roles(ep.warehouse_dsn)))
+        work.mkdir(parents=True, exist_ok=True)
         generated_file.write_text(json.dumps({
             "start_date": generated.start_date.isoformat(), "end_date": generated.end_date.isoformat(),
             "row_counts": generated.row_counts, "landing_files": generated.landing_files}))
-        _copy_database(admin, wh_db, loaded_db)
+        if not args.skip_airflow or args.keep:
+            _copy_database(admin, wh_db, loaded_db)
 
     full = timed("full build", build, ep.warehouse_dsn, full_day)
     slow_full = _slowest(target_dir() / "run_results.json")

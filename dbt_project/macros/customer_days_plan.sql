@@ -45,10 +45,12 @@ new_accounts as (
 ),
 
 late_balances as (
-    -- offset 0 keeps this a scan of the new batches (by the _logical_date index).
+    -- New rows dated before first_date. offset 0 keeps this a scan of the new batches (by the
+    -- _logical_date index), filtered before anything is joined to it.
     select account_id, balance_date
     from {{ balances }}
     where {{ new_batches_filter(this) }}
+      and balance_date < (select first_date from crm_customer_days_plan)
     offset 0
 ),
 
@@ -57,7 +59,6 @@ changed as (
     select accounts.customer_id, late_balances.balance_date as from_date
     from late_balances
     inner join {{ source('corebank', 'accounts') }} as accounts on late_balances.account_id = accounts.account_id
-    where late_balances.balance_date < (select first_date from plan)
     union all
     select customer_id, txn_date
     from {{ txn_days }}
