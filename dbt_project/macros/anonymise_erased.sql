@@ -1,5 +1,5 @@
 {#- Post-hook of every snapshot: null the columns listed in the snapshot's meta.personal_columns
-    in every version of every erased customer. The staging view is named through its schema
+    in every version of every erased customer. The staging table is named through its schema
     (stg is fixed by generate_schema_name) because snapshot hooks cannot take a ref(); the
     snapshots are built after it (they select from staging). -#}
 {% macro anonymise_erased() -%}
