@@ -117,6 +117,8 @@ def main() -> None:
     parser.add_argument("--reload", action="store_true",
                         help="load again from the source database and landing files a --keep run left "
                              "(skips the generation, not the load)")
+    parser.add_argument("--prepare", action="store_true",
+                        help="generate and load only, keeping the databases for later --reuse runs")
     parser.add_argument("--snapshot-next-day", action="store_true",
                         help="copy the warehouse to bench_scale_<n>_next_day after the next day's load, so "
                              "the next-day build can be tried again (profiling) from the same bytes")
@@ -188,8 +190,11 @@ def main() -> None:
         generated_file.write_text(json.dumps({
             "start_date": generated.start_date.isoformat(), "end_date": generated.end_date.isoformat(),
             "row_counts": generated.row_counts, "landing_files": generated.landing_files}))
-        if not args.skip_airflow or args.keep:
+        if not args.skip_airflow or args.keep or args.prepare:
             _copy_database(admin, wh_db, loaded_db)
+        if args.prepare:
+            log.info("prepared %s and %s: measure with --reuse", loaded_db, src_db)
+            return
 
     full = timed("full build", build, ep.warehouse_dsn, full_day)
     slow_full = _slowest(target_dir() / "run_results.json")

@@ -138,10 +138,10 @@ drop table if exists pg_temp.crm_customer_days_changed_txn_days;
 create temporary table crm_customer_days_changed_txn_days as
 select txn_days.*
 from crm_customer_days_changed as changed
+cross join lateral generate_series(
+    changed.from_date, (select first_date - 1 from crm_customer_days_plan), interval '1 day') as day
 inner join {{ txn_days }} as txn_days
-    on txn_days.customer_id = changed.customer_id
-   and txn_days.txn_date >= changed.from_date
-   and txn_days.txn_date < (select first_date from crm_customer_days_plan);
+    on txn_days.txn_date = day::date and txn_days.customer_id = changed.customer_id;
 
 delete from {{ this }} as stored
 using crm_customer_days_changed as changed
@@ -151,28 +151,5 @@ where stored.balance_date = day::date and stored.customer_id = changed.customer_
 {{ probe_indexes_only(false) }}
 
 delete from {{ this }} where balance_date >= (select first_date from crm_customer_days_plan);
-{% endif %}
-{%- endmacro %}
-
-
-{#- Post-hook of int_customer_days: a customer erased since the previous run loses every stored
-    day (the model writes no day of an erased customer; earlier erasures were deleted then).
-    One probe per stored day and customer through the date-first unique index. -#}
-{% macro customer_days_erase() -%}
-{% if is_incremental() %}
-drop table if exists pg_temp.crm_customer_days_erased;
-create temporary table crm_customer_days_erased as
-select customers.customer_id, day::date as balance_date
-from {{ ref('stg_corebank__customers') }} as customers
-cross join lateral generate_series(
-    (select min(balance_date) from {{ this }}), (select max(balance_date) from {{ this }}), interval '1 day') as day
-where customers.is_erased
-  and customers._logical_date > (select coalesce(previous_batch_date, date '1900-01-01') from crm_customer_days_plan);
-analyze crm_customer_days_erased;
-{{ probe_indexes_only() }}
-delete from {{ this }} as stored
-using crm_customer_days_erased as erased
-where stored.balance_date = erased.balance_date and stored.customer_id = erased.customer_id;
-{{ probe_indexes_only(false) }}
 {% endif %}
 {%- endmacro %}

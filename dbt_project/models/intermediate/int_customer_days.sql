@@ -22,7 +22,8 @@
             {'columns': ['balance_date', 'customer_id'], 'unique': true},
             {'columns': ['_logical_date']},
         ],
-        post_hook="{{ customer_days_erase() }}",
+        post_hook="{{ erase_customer_days('balance_date',
+            'select previous_batch_date from crm_customer_days_plan') }}",
     )
 }}
 

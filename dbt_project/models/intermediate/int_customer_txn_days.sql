@@ -3,22 +3,27 @@
 -- own batch) are recomputed, so a late transaction updates its own day and nothing else. A
 -- correction that moves a transaction to another customer or day is rare enough to leave to a
 -- --full-refresh; the old customer-day keeps its count until then.
+-- Indexes date first, like the other per-day tables: a new day appends at the index's right
+-- edge, and a touched customer-day is one probe by (txn_date, customer_id).
 {{
     config(
         materialized='incremental',
         incremental_strategy='append',
-        unique_key=['customer_id', 'txn_date'],
+        unique_key=['txn_date', 'customer_id'],
         on_schema_change='fail',
         indexes=[
-            {'columns': ['customer_id', 'txn_date'], 'unique': true},
-            {'columns': ['txn_date']},
+            {'columns': ['txn_date', 'customer_id'], 'unique': true},
             {'columns': ['_logical_date']},
         ],
-        pre_hook="{{ delete_rows_to_replace(['customer_id', 'txn_date'],
-            'select distinct customer_id, txn_date from ' ~ ref('fct_transactions')
-            ~ ' where ' ~ new_batches_filter(this)
-            ~ ' and txn_date <= (select max(txn_date) from ' ~ this ~ ')') }}",
-        post_hook="{{ delete_erased_customers() }}",
+        pre_hook=[
+            "{{ remember_previous_batch('crm_txn_days_previous_batch') }}",
+            "{{ delete_rows_to_replace(['txn_date', 'customer_id'],
+                'select distinct customer_id, txn_date from ' ~ ref('fct_transactions')
+                ~ ' where ' ~ new_batches_filter(this)
+                ~ ' and txn_date <= (select max(txn_date) from ' ~ this ~ ')') }}",
+        ],
+        post_hook="{{ erase_customer_days('txn_date',
+            'select previous_batch_date from crm_txn_days_previous_batch') }}",
     )
 }}
 
@@ -28,18 +33,41 @@ with new_transactions as (
     where {{ new_batches_filter(this) }}
 ),
 
-touched as (
-    select distinct customer_id, txn_date from new_transactions
+erased_customers as (
+    select customer_id from {{ ref('stg_corebank__customers') }} where is_erased
+),
+
+{% if is_incremental() %}
+stored_until as (
+    select max(txn_date) as last_stored_date from {{ this }}
+),
+
+late_customer_days as (
+    -- Days already stored: only the customer-days a late transaction touched.
+    select distinct customer_id, txn_date
+    from new_transactions
+    where txn_date <= (select last_stored_date from stored_until)
 ),
 
 transactions as (
-    select * from {{ ref('fct_transactions') }}
-    where txn_date >= (select min(txn_date) from touched)
-    {% if is_incremental() %}
-      -- Probed through fct_transactions' (customer_id, txn_date) index.
-      and (customer_id, txn_date) in (select customer_id, txn_date from touched)
-    {% endif %}
+    -- Days not stored yet: whole days, a range of the date index ...
+    select *
+    from {{ ref('fct_transactions') }}
+    where txn_date > (select last_stored_date from stored_until)
+      and txn_date >= (select min(txn_date) from new_transactions)
+    union all
+    -- ... and for earlier days, one probe per touched customer-day.
+    select fct_transactions.*
+    from late_customer_days
+    inner join {{ ref('fct_transactions') }} as fct_transactions
+        on fct_transactions.txn_date = late_customer_days.txn_date
+       and fct_transactions.customer_id = late_customer_days.customer_id
 ),
+{% else %}
+transactions as (
+    select * from {{ ref('fct_transactions') }}
+),
+{% endif %}
 
 channel_costs as (
     select * from {{ ref('channel_costs') }}
@@ -58,7 +86,15 @@ final as (
         (select max(_logical_date) from new_transactions) as _logical_date
     from transactions
     inner join channel_costs on transactions.channel = channel_costs.channel
+    -- An erased customer has no day here (erase_customer_days removes the stored ones).
+    where not exists (
+        select 1 from erased_customers where erased_customers.customer_id = transactions.customer_id
+    )
     group by transactions.customer_id, transactions.txn_date
 )
 
 select * from final
+{% if is_incremental() %}
+-- A day's rows in index order: the append walks the index's right edge once.
+order by txn_date, customer_id
+{% endif %}

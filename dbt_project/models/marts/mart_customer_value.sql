@@ -55,18 +55,29 @@ joined as (
     where not customers.is_erased
 ),
 
+rfm_scores as (
+    -- Higher is better for all three scores. Ranked on a narrow projection: each ntile sorts a
+    -- million rows, and sorting the joined rows would move every column three times.
+    select
+        customer_id,
+        ntile(5) over (order by recency_days desc, customer_id) as r_score,
+        ntile(5) over (order by frequency_90d, customer_id) as f_score,
+        ntile(5) over (order by aum_cny, customer_id) as m_score
+    from joined
+),
+
 scored as (
     select
         joined.*,
-        -- Higher is better for all three scores.
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
-        ntile(5) over (order by frequency_90d, customer_id) as f_score,
-        ntile(5) over (order by aum_cny, customer_id) as m_score,
+        rfm_scores.r_score,
+        rfm_scores.f_score,
+        rfm_scores.m_score,
         (balance_trend_pct < (select value from params where parameter = 'balance_decline_threshold'))
             as risk_balance_falling,
         (activity_decline_pct > (select value from params where parameter = 'activity_decline_threshold'))
             as risk_activity_fading
     from joined
+    inner join rfm_scores on joined.customer_id = rfm_scores.customer_id
 ),
 
 valued as (

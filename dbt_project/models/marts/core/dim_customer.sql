@@ -17,13 +17,23 @@ keyed as (
     from customers
 ),
 
+shared_keys as (
+    -- Persons with more than one number (about 1 in 100): only they need the survivorship rules;
+    -- every other number is its own golden record, taken as it is without aggregating.
+    select person_key from keyed group by person_key having count(*) > 1
+),
+
+shared as (
+    select keyed.* from keyed inner join shared_keys on keyed.person_key = shared_keys.person_key
+),
+
 primaries as (
     -- The primary number is the one onboarded first (then the lowest number): it never changes
     -- when the person opens another number later, so person_id is stable.
     select distinct on (person_key)
         person_key,
         customer_id as primary_customer_id
-    from keyed
+    from shared
     order by person_key, onboarded_on, customer_id
 ),
 
@@ -44,13 +54,13 @@ person_profile as (
             as city,
         (array_agg(occupation order by updated_at desc, customer_id desc) filter (where occupation is not null))[1]
             as occupation
-    from keyed
+    from shared
     group by person_key
 ),
 
 person_contact as (
     select
-        keyed.person_key,
+        shared.person_key,
         (array_agg(contacts.mobile order by contacts.updated_at desc, contacts.customer_id desc)
             filter (where contacts.mobile is not null))[1] as mobile,
         (array_agg(contacts.email order by contacts.updated_at desc, contacts.customer_id desc)
@@ -62,40 +72,84 @@ person_contact as (
             as preferred_channel,
         -- The strictest wish wins: do-not-contact on any number holds for the person.
         bool_or(contacts.do_not_contact) as do_not_contact
+    from shared
+    inner join contacts on shared.customer_id = contacts.customer_id
+    -- Erased numbers never share a person (no resident ID): this holds for the singles below too.
+    where not shared.is_erased
+    group by shared.person_key
+),
+
+persons as (
+    -- One golden record per person key: the shared persons by the rules above ...
+    select
+        shared_keys.person_key,
+        primaries.primary_customer_id,
+        person_profile.person_customer_count,
+        person_profile.person_first_onboarded_on,
+        person_profile.person_is_active,
+        person_profile.full_name,
+        person_profile.gender,
+        person_profile.birth_date,
+        person_profile.city,
+        person_profile.occupation,
+        person_contact.mobile,
+        person_contact.email,
+        person_contact.address,
+        person_contact.preferred_channel,
+        person_contact.do_not_contact
+    from shared_keys
+    inner join primaries on shared_keys.person_key = primaries.person_key
+    inner join person_profile on shared_keys.person_key = person_profile.person_key
+    left join person_contact on shared_keys.person_key = person_contact.person_key
+    union all
+    -- ... and every other number as it is: the same rules applied to one record.
+    select
+        keyed.person_key,
+        keyed.customer_id,
+        1,
+        keyed.onboarded_on,
+        keyed.customer_status = 'active',
+        keyed.full_name,
+        keyed.gender,
+        keyed.birth_date,
+        keyed.city,
+        keyed.occupation,
+        case when not keyed.is_erased then contacts.mobile end,
+        case when not keyed.is_erased then contacts.email end,
+        case when not keyed.is_erased then contacts.address end,
+        case when not keyed.is_erased then contacts.preferred_channel end,
+        case when not keyed.is_erased then contacts.do_not_contact end
     from keyed
-    inner join contacts on keyed.customer_id = contacts.customer_id
-    where not keyed.is_erased
-    group by keyed.person_key
+    left join contacts on keyed.customer_id = contacts.customer_id
+    where not exists (select 1 from shared_keys where shared_keys.person_key = keyed.person_key)
 ),
 
 final as (
     select
         keyed.customer_id,
-        'P' || primaries.primary_customer_id as person_id,
-        primaries.primary_customer_id,
-        keyed.customer_id = primaries.primary_customer_id as is_primary_customer_id,
-        person_profile.person_customer_count::integer as person_customer_count,
+        'P' || persons.primary_customer_id as person_id,
+        persons.primary_customer_id,
+        keyed.customer_id = persons.primary_customer_id as is_primary_customer_id,
+        persons.person_customer_count::integer as person_customer_count,
         keyed.is_erased,
-        case when keyed.is_erased then null else person_profile.full_name end as full_name,
-        case when keyed.is_erased then null else person_profile.gender::text end as gender,
-        case when keyed.is_erased then null else person_profile.birth_date end as birth_date,
-        case when keyed.is_erased then null else person_profile.city end as city,
-        case when keyed.is_erased then null else person_profile.occupation end as occupation,
-        case when keyed.is_erased then null else person_contact.mobile end as mobile,
-        case when keyed.is_erased then null else person_contact.email end as email,
-        case when keyed.is_erased then null else person_contact.address end as address,
-        person_contact.preferred_channel,
-        coalesce(person_contact.do_not_contact, false) as do_not_contact,
+        case when keyed.is_erased then null else persons.full_name end as full_name,
+        case when keyed.is_erased then null else persons.gender::text end as gender,
+        case when keyed.is_erased then null else persons.birth_date end as birth_date,
+        case when keyed.is_erased then null else persons.city end as city,
+        case when keyed.is_erased then null else persons.occupation end as occupation,
+        case when keyed.is_erased then null else persons.mobile end as mobile,
+        case when keyed.is_erased then null else persons.email end as email,
+        case when keyed.is_erased then null else persons.address end as address,
+        persons.preferred_channel,
+        coalesce(persons.do_not_contact, false) as do_not_contact,
         keyed.branch_code,
         keyed.onboarded_on,
-        person_profile.person_first_onboarded_on,
+        persons.person_first_onboarded_on,
         keyed.customer_status,
-        case when person_profile.person_is_active then 'active' else 'closed' end as person_status,
+        case when persons.person_is_active then 'active' else 'closed' end as person_status,
         keyed.updated_at
     from keyed
-    inner join primaries on keyed.person_key = primaries.person_key
-    inner join person_profile on keyed.person_key = person_profile.person_key
-    left join person_contact on keyed.person_key = person_contact.person_key
+    inner join persons on keyed.person_key = persons.person_key
 )
 
 select * from final

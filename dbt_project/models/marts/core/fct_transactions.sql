@@ -3,6 +3,9 @@
 -- (a range scan on the index of raw._logical_date), so a day's cost follows the day's rows,
 -- not history. A transaction that arrives late (loaded in a later batch than its txn_date) is
 -- picked up with that batch and upserted on txn_id.
+-- Secondary indexes lead with the date: a day's rows land at the right edge of the index instead
+-- of on a random leaf page per customer (a customer-first index made the day's insert 24 s of
+-- 30 at 1M customers); a customer-day is still one probe, by (txn_date, customer_id).
 {{
     config(
         materialized='incremental',
@@ -13,8 +16,7 @@
         on_schema_change='append_new_columns',
         indexes=[
             {'columns': ['txn_id'], 'unique': true},
-            {'columns': ['txn_date']},
-            {'columns': ['customer_id', 'txn_date']},
+            {'columns': ['txn_date', 'customer_id']},
             {'columns': ['_logical_date']},
         ],
     )
