@@ -17,25 +17,18 @@
       days from from_date up to first_date, fetched by index probes. -#}
 {% macro customer_days_plan(balances, txn_days) -%}
 {% if is_incremental() %}
+{%- set run = customer_days_run_dates(balances, txn_days) %}
 drop table if exists pg_temp.crm_customer_days_plan;
 create temporary table crm_customer_days_plan as
 select
-    least(
-        (select max(balance_date) + 1 from {{ this }}),
-        (select min(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }})
-    ) as first_date,
-    greatest(
-        (select max(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }}),
-        (select max(_logical_date) from {{ txn_days }} where {{ new_batches_filter(this) }}),
-        (select max(_logical_date) from {{ this }})
-    ) as batch_date,
-    (select max(_logical_date) from {{ this }}) as previous_batch_date;
+    {{ run.first_date }} as first_date,
+    {{ run.batch_date }} as batch_date,
+    {{ run.previous_batch_date }} as previous_batch_date;
 
 drop table if exists pg_temp.crm_customer_days_changed;
 create temporary table crm_customer_days_changed as
 with plan as (
-    select first_date, (select min(balance_date) from {{ this }}) as first_stored_date
-    from crm_customer_days_plan
+    select (select min(balance_date) from {{ this }}) as first_stored_date
 ),
 
 new_accounts as (
@@ -50,7 +43,7 @@ late_balances as (
     select account_id, balance_date
     from {{ balances }}
     where {{ new_batches_filter(this) }}
-      and balance_date < (select first_date from crm_customer_days_plan)
+      and balance_date < {{ run.first_date }}
     offset 0
 ),
 
@@ -62,7 +55,7 @@ changed as (
     union all
     select customer_id, txn_date
     from {{ txn_days }}
-    where {{ new_batches_filter(this) }} and txn_date < (select first_date from plan)
+    where {{ new_batches_filter(this) }} and txn_date < {{ run.first_date }}
     union all
     -- An account that moved to another owner or product: every owner it ever had, from the start.
     select accounts.customer_id, (select first_stored_date from plan)
@@ -110,7 +103,7 @@ changed as (
 
 select customer_id, min(from_date) as from_date
 from changed
-where customer_id is not null and from_date < (select first_date from plan)
+where customer_id is not null and from_date < {{ run.first_date }}
 group by customer_id;
 analyze crm_customer_days_changed;
 
@@ -130,7 +123,7 @@ create temporary table crm_customer_days_changed_balances as
 select balances.*
 from crm_customer_days_changed_accounts as changed
 cross join lateral generate_series(
-    changed.from_date, (select first_date - 1 from crm_customer_days_plan), interval '1 day') as day
+    changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
 inner join {{ balances }} as balances
     on balances.balance_date = day::date and balances.account_id = changed.account_id;
 
@@ -139,17 +132,56 @@ create temporary table crm_customer_days_changed_txn_days as
 select txn_days.*
 from crm_customer_days_changed as changed
 cross join lateral generate_series(
-    changed.from_date, (select first_date - 1 from crm_customer_days_plan), interval '1 day') as day
+    changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
 inner join {{ txn_days }} as txn_days
     on txn_days.txn_date = day::date and txn_days.customer_id = changed.customer_id;
 
 delete from {{ this }} as stored
 using crm_customer_days_changed as changed
 cross join lateral generate_series(
-    changed.from_date, (select first_date - 1 from crm_customer_days_plan), interval '1 day') as day
+    changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
 where stored.balance_date = day::date and stored.customer_id = changed.customer_id;
 {{ probe_indexes_only(false) }}
 
-delete from {{ this }} where balance_date >= (select first_date from crm_customer_days_plan);
+delete from {{ this }} where balance_date >= {{ run.first_date }};
 {% endif %}
+{%- endmacro %}
+
+
+{#- The dates of an incremental run of int_customer_days, read when the model compiles, so that
+    its query carries them as literals: the planner then sees one day of a 70M-row history (a
+    parameter it would guess at a third of the table, and plan sorts and merge joins for that).
+    first_date: the day every customer is recomputed from (the day after the last stored day,
+    or the first new batch's date if earlier: a re-run); last_date: the latest day with data;
+    batch_date: the batch stamped on the rows; previous_batch_date: the latest before this run.
+    Values are SQL literals ('null' when there is no such date). -#}
+{% macro customer_days_run_dates(balances, txn_days) -%}
+{%- set none_dates = {'first_date': 'null::date', 'last_date': 'null::date', 'batch_date': 'null::date',
+                      'previous_batch_date': 'null::date'} -%}
+{%- if not (execute and is_incremental()) -%}{{ return(none_dates) }}{%- endif -%}
+{%- set dates_sql -%}
+with run as (
+    select
+        least(
+            (select max(balance_date) + 1 from {{ this }}),
+            (select min(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }})
+        ) as first_date,
+        greatest(
+            (select max(_logical_date) from {{ balances }} where {{ new_batches_filter(this) }}),
+            (select max(_logical_date) from {{ txn_days }} where {{ new_batches_filter(this) }}),
+            (select max(_logical_date) from {{ this }})
+        ) as batch_date,
+        greatest((select max(balance_date) from {{ balances }}), (select max(txn_date) from {{ txn_days }}))
+            as last_date,
+        (select max(_logical_date) from {{ this }}) as previous_batch_date
+)
+select
+    coalesce(quote_literal(first_date) || '::date', 'null::date'),
+    coalesce(quote_literal(last_date) || '::date', 'null::date'),
+    coalesce(quote_literal(batch_date) || '::date', 'null::date'),
+    coalesce(quote_literal(previous_batch_date) || '::date', 'null::date')
+from run
+{%- endset -%}
+{%- set row = run_query(dates_sql).rows[0] -%}
+{{ return({'first_date': row[0], 'last_date': row[1], 'batch_date': row[2], 'previous_batch_date': row[3]}) }}
 {%- endmacro %}

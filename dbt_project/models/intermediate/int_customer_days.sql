@@ -27,9 +27,16 @@
     )
 }}
 
+{%- set run = customer_days_run_dates(ref('fct_daily_balances'), ref('int_customer_txn_days')) %}
+{#- The daily case: the run adds one day (no re-run, no gap). Every customer not recomputed from
+    an earlier day then gets that day's row straight from the day before's running totals, without
+    the grid and window of the general case (two more sorts of a million rows). -#}
+{%- set one_day = is_incremental() and run.first_date != 'null::date' and run.first_date == run.last_date %}
+{%- set first_date = run.first_date if is_incremental() else '(select first_date from recompute_from)' %}
+
 with recompute_from as (
     {% if is_incremental() %}
-    select first_date, batch_date from crm_customer_days_plan  -- written by the pre-hook
+    select {{ run.first_date }} as first_date, {{ run.batch_date }} as batch_date
     {% else %}
     select
         least((select min(balance_date) from {{ ref('fct_daily_balances') }}),
@@ -42,7 +49,7 @@ with recompute_from as (
 balances as (
     -- Every stored day from the first new one on (by the balance_date index) ...
     select * from {{ ref('fct_daily_balances') }}
-    where balance_date >= (select first_date from recompute_from)
+    where balance_date >= {{ first_date }}
     {% if is_incremental() %}
     union all
     -- ... and the earlier days of customers recomputed from further back (fetched by the pre-hook).
@@ -52,7 +59,7 @@ balances as (
 
 txn_days as (
     select * from {{ ref('int_customer_txn_days') }}
-    where txn_date >= (select first_date from recompute_from)
+    where txn_date >= {{ first_date }}
     {% if is_incremental() %}
     union all
     select * from crm_customer_days_changed_txn_days
@@ -72,7 +79,7 @@ economics as (
 ),
 
 customers as (
-    select * from {{ ref('stg_corebank__customers') }}
+    select customer_id from {{ ref('stg_corebank__customers') }} where not is_erased
 ),
 
 recomputed_customers as (
@@ -104,13 +111,13 @@ account_days as (
     inner join accounts on balances.account_id = accounts.account_id
     inner join products on accounts.product_code = products.product_code
     inner join economics on products.product_type = economics.product_type
+    -- Not erased, and known: a balance whose customer record has not arrived waits for it.
     inner join customers on accounts.customer_id = customers.customer_id
     left join recomputed_customers on accounts.customer_id = recomputed_customers.customer_id
-    where not customers.is_erased
-      -- An earlier day belongs to this run only for its current owner, if that owner is recomputed
-      -- from then (a fetched account may have had another owner since).
-      and (balances.balance_date >= (select first_date from recompute_from)
-           or balances.balance_date >= recomputed_customers.from_date)
+    -- An earlier day belongs to this run only for its current owner, if that owner is recomputed
+    -- from then (a fetched account may have had another owner since).
+    where balances.balance_date >= {{ first_date }}
+       or balances.balance_date >= recomputed_customers.from_date
 ),
 
 balance_values as (
@@ -133,22 +140,92 @@ txn_values as (
     select txn_days.*
     from txn_days
     inner join customers on txn_days.customer_id = customers.customer_id
-    where not customers.is_erased
 ),
 
-carried as (
-    -- Running totals on the day before each customer's recompute starts (none: start from zero).
-    {% if is_incremental() %}
-    -- The pre-hook deleted every row from a recomputed customer's from_date on, so the row on
-    -- the day before first_date is there only for the others.
+{% if is_incremental() %}
+carried_day_before as (
+    -- Running totals on the day before first_date. The pre-hook deleted every row from a
+    -- recomputed customer's from_date on, so only the other customers have one.
     select * from {{ this }}
-    where balance_date = (select first_date from recompute_from) - 1
-    union all
+    where balance_date = {{ run.first_date }} - 1
+),
+
+carried_recomputed as (
     select stored.*
     from recomputed_customers
     inner join {{ this }} as stored
         on stored.customer_id = recomputed_customers.customer_id
        and stored.balance_date = recomputed_customers.from_date - 1
+),
+{% endif %}
+
+{% if one_day %}
+one_day_rows as (
+    -- The daily case for every customer not recomputed: the day's values added to the running
+    -- totals of the day before (none: a first day).
+    select
+        coalesce(day_balances.customer_id, day_txns.customer_id, carried.customer_id) as customer_id,
+        {{ run.first_date }} as balance_date,
+        day_balances.customer_id is not null as has_balance,
+        coalesce(day_balances.aum_day_cny, 0) as aum_day_cny,
+        coalesce(day_balances.deposit_day_cny, 0) as deposit_day_cny,
+        coalesce(day_balances.wealth_day_cny, 0) as wealth_day_cny,
+        coalesce(day_balances.loan_day_cny, 0) as loan_day_cny,
+        coalesce(day_balances.annual_interest_margin_cny, 0) as annual_interest_margin_cny,
+        coalesce(day_balances.annual_wealth_fee_cny, 0) as annual_wealth_fee_cny,
+        coalesce(day_balances.annual_account_cost_cny, 0) as annual_account_cost_cny,
+        coalesce(day_txns.txn_count, 0) as txn_count,
+        coalesce(day_txns.digital_txn_count, 0) as digital_txn_count,
+        coalesce(day_txns.monetary_cny, 0) as monetary_cny,
+        coalesce(day_txns.channel_cost_cny, 0) as channel_cost_cny,
+        coalesce(day_txns.fee_income_cny, 0) as fee_income_cny,
+        coalesce(carried.cum_balance_days, 0)
+            + case when day_balances.customer_id is not null then 1 else 0 end as cum_balance_days,
+        coalesce(carried.cum_aum_cny, 0) + coalesce(day_balances.aum_day_cny, 0) as cum_aum_cny,
+        coalesce(carried.cum_interest_margin_cny, 0) + coalesce(day_balances.annual_interest_margin_cny, 0)
+            as cum_interest_margin_cny,
+        coalesce(carried.cum_wealth_fee_cny, 0) + coalesce(day_balances.annual_wealth_fee_cny, 0)
+            as cum_wealth_fee_cny,
+        coalesce(carried.cum_account_cost_cny, 0) + coalesce(day_balances.annual_account_cost_cny, 0)
+            as cum_account_cost_cny,
+        coalesce(carried.cum_txn_count, 0) + coalesce(day_txns.txn_count, 0) as cum_txn_count,
+        coalesce(carried.cum_digital_txn_count, 0) + coalesce(day_txns.digital_txn_count, 0)
+            as cum_digital_txn_count,
+        coalesce(carried.cum_monetary_cny, 0) + coalesce(day_txns.monetary_cny, 0) as cum_monetary_cny,
+        coalesce(carried.cum_channel_cost_cny, 0) + coalesce(day_txns.channel_cost_cny, 0)
+            as cum_channel_cost_cny,
+        coalesce(carried.cum_fee_income_cny, 0) + coalesce(day_txns.fee_income_cny, 0) as cum_fee_income_cny,
+        case when day_txns.txn_count > 0 then {{ run.first_date }} else carried.last_txn_date end
+            as last_txn_date,
+        {{ run.batch_date }} as _logical_date
+    from (
+        select balance_values.* from balance_values
+        where balance_values.balance_date = {{ run.first_date }}
+          and not exists (select 1 from recomputed_customers
+                          where recomputed_customers.customer_id = balance_values.customer_id)
+    ) as day_balances
+    full join (
+        select txn_values.* from txn_values
+        where txn_values.txn_date = {{ run.first_date }}
+          and not exists (select 1 from recomputed_customers
+                          where recomputed_customers.customer_id = txn_values.customer_id)
+    ) as day_txns on day_balances.customer_id = day_txns.customer_id
+    full join carried_day_before as carried
+        on coalesce(day_balances.customer_id, day_txns.customer_id) = carried.customer_id
+),
+{% endif %}
+
+{#- The general case: a day at a time per customer, from the customer's first day in this run.
+    On a one-day run only the recomputed customers take this path. -#}
+{%- set general_filter = 'where customer_id in (select customer_id from recomputed_customers)' if one_day else '' %}
+carried as (
+    -- Running totals on the day before each customer's recompute starts (none: start from zero).
+    {% if is_incremental() %}
+    {% if not one_day %}
+    select * from carried_day_before
+    union all
+    {% endif %}
+    select * from carried_recomputed
     {% else %}
     select * from (
         select null::text as customer_id, null::date as balance_date, 0 as cum_balance_days,
@@ -162,12 +239,20 @@ carried as (
     {% endif %}
 ),
 
+general_balance_values as (
+    select * from balance_values {{ general_filter }}
+),
+
+general_txn_values as (
+    select * from txn_values {{ general_filter }}
+),
+
 customer_start as (
     select customer_id, min(first_date) as first_date
     from (
-        select customer_id, min(balance_date) as first_date from balance_values group by customer_id
+        select customer_id, min(balance_date) as first_date from general_balance_values group by customer_id
         union all
-        select customer_id, min(txn_date) from txn_values group by customer_id
+        select customer_id, min(txn_date) from general_txn_values group by customer_id
         union all
         select customer_id, balance_date + 1 from carried
     ) as starts
@@ -175,6 +260,8 @@ customer_start as (
 ),
 
 last_day as (
+    -- Over every customer's values: a recomputed customer gets a row up to the run's last day
+    -- even if their own last balance was earlier.
     select greatest(
         (select max(balance_date) from balance_values), (select max(txn_date) from txn_values)
     ) as balance_date
@@ -192,27 +279,29 @@ filled as (
     select
         grid.customer_id,
         grid.balance_date,
-        balance_values.customer_id is not null as has_balance,
-        coalesce(balance_values.aum_day_cny, 0) as aum_day_cny,
-        coalesce(balance_values.deposit_day_cny, 0) as deposit_day_cny,
-        coalesce(balance_values.wealth_day_cny, 0) as wealth_day_cny,
-        coalesce(balance_values.loan_day_cny, 0) as loan_day_cny,
-        coalesce(balance_values.annual_interest_margin_cny, 0) as annual_interest_margin_cny,
-        coalesce(balance_values.annual_wealth_fee_cny, 0) as annual_wealth_fee_cny,
-        coalesce(balance_values.annual_account_cost_cny, 0) as annual_account_cost_cny,
-        coalesce(txn_values.txn_count, 0) as txn_count,
-        coalesce(txn_values.digital_txn_count, 0) as digital_txn_count,
-        coalesce(txn_values.monetary_cny, 0) as monetary_cny,
-        coalesce(txn_values.channel_cost_cny, 0) as channel_cost_cny,
-        coalesce(txn_values.fee_income_cny, 0) as fee_income_cny
+        general_balance_values.customer_id is not null as has_balance,
+        coalesce(general_balance_values.aum_day_cny, 0) as aum_day_cny,
+        coalesce(general_balance_values.deposit_day_cny, 0) as deposit_day_cny,
+        coalesce(general_balance_values.wealth_day_cny, 0) as wealth_day_cny,
+        coalesce(general_balance_values.loan_day_cny, 0) as loan_day_cny,
+        coalesce(general_balance_values.annual_interest_margin_cny, 0) as annual_interest_margin_cny,
+        coalesce(general_balance_values.annual_wealth_fee_cny, 0) as annual_wealth_fee_cny,
+        coalesce(general_balance_values.annual_account_cost_cny, 0) as annual_account_cost_cny,
+        coalesce(general_txn_values.txn_count, 0) as txn_count,
+        coalesce(general_txn_values.digital_txn_count, 0) as digital_txn_count,
+        coalesce(general_txn_values.monetary_cny, 0) as monetary_cny,
+        coalesce(general_txn_values.channel_cost_cny, 0) as channel_cost_cny,
+        coalesce(general_txn_values.fee_income_cny, 0) as fee_income_cny
     from grid
-    left join balance_values
-        on grid.customer_id = balance_values.customer_id and grid.balance_date = balance_values.balance_date
-    left join txn_values
-        on grid.customer_id = txn_values.customer_id and grid.balance_date = txn_values.txn_date
+    left join general_balance_values
+        on grid.customer_id = general_balance_values.customer_id
+       and grid.balance_date = general_balance_values.balance_date
+    left join general_txn_values
+        on grid.customer_id = general_txn_values.customer_id
+       and grid.balance_date = general_txn_values.txn_date
 ),
 
-final as (
+general_rows as (
     select
         filled.*,
         coalesce(carried.cum_balance_days, 0)
@@ -241,9 +330,10 @@ final as (
     from filled
     left join carried on filled.customer_id = carried.customer_id
     window running as (partition by filled.customer_id order by filled.balance_date rows unbounded preceding)
-)
+),
 
-select
+final as (
+    {%- set columns %}
     customer_id, balance_date, has_balance, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
     annual_interest_margin_cny, annual_wealth_fee_cny, annual_account_cost_cny,
     txn_count::bigint as txn_count, digital_txn_count::bigint as digital_txn_count, monetary_cny,
@@ -252,6 +342,14 @@ select
     cum_account_cost_cny, cum_txn_count::bigint as cum_txn_count,
     cum_digital_txn_count::bigint as cum_digital_txn_count, cum_monetary_cny, cum_channel_cost_cny,
     cum_fee_income_cny, last_txn_date, _logical_date
-from final
+    {%- endset %}
+    select {{ columns }} from general_rows
+    {% if one_day %}
+    union all
+    select {{ columns }} from one_day_rows
+    {% endif %}
+)
+
+select * from final
 -- Stored date by date: the window bounds read whole dates, each from a run of adjacent pages.
 order by balance_date, customer_id
