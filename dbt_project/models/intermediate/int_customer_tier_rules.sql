@@ -25,8 +25,18 @@ tiers as (
 ),
 
 person_totals as (
+    -- Only the columns the rules and the mart need: the window sorts every column it carries.
     select
-        customer_value.*,
+        customer_value.as_of_date,
+        customer_value.customer_id,
+        customer_value.city,
+        customer_value.branch_code,
+        customer_value.aum_cny,
+        customer_value.profit_contribution_cny,
+        customer_value.predicted_annual_profit_cny,
+        customer_value.lifetime_value_cny,
+        customer_value.risk_balance_falling,
+        customer_value.risk_activity_fading,
         people.person_id,
         count(*) over person as person_numbers,
         sum(customer_value.aum_cny) over person as person_aum_cny,
