@@ -33,3 +33,12 @@ drop table if exists pg_temp.{{ table_name }};
 create temporary table {{ table_name }} as select max(_logical_date) as previous_batch_date from {{ this }};
 {% endif %}
 {%- endmacro %}
+
+
+{#- Pre-hook part: the latest day {{ this }} holds before the pre-hook deletes what it replaces. -#}
+{% macro remember_last_stored_date(date_column, table_name) -%}
+{% if is_incremental() %}
+drop table if exists pg_temp.{{ table_name }};
+create temporary table {{ table_name }} as select max({{ date_column }}) as last_stored_date from {{ this }};
+{% endif %}
+{%- endmacro %}

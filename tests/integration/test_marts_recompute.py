@@ -1,7 +1,8 @@
 """The customer value marts, recomputed independently.
 
 A small synthetic bank goes through the real loaders and the real `dbt build`, for the day before
-the last date (D-1), then the last date (D), then D again (a re-run). Each customer's AUM, profit
+the last date (D-1) twice (the first, full build and its re-run), then the last date (D), then D
+again (a re-run). Each customer's AUM, profit
 contribution and tier and the top-20% profit share are then recomputed here in Python (pandas and
 Decimal, straight from the raw tables and the policy seeds; no dbt SQL reused) and must match the
 marts to the cent. The same run checks the incremental facts (late rows upserted, no duplicates),
@@ -61,6 +62,7 @@ class Bank:
     after_prev: dict  # state after building D-1
     after_d: dict  # state after the first build of D
     after_rerun: dict  # state after re-running D
+    first_build_rerun_diff: dict  # per table: rows the re-run of the first build changed
 
 
 def _state(dsn: str) -> dict:
@@ -72,6 +74,40 @@ def _state(dsn: str) -> dict:
         "movements": frame(dsn, "select * from marts.mart_tier_movements order by as_of_date, customer_id"),
         "rm_book": frame(dsn, "select * from marts.mart_rm_book order by as_of_date, customer_id"),
     }
+
+
+# Columns that say when a row was written, not what it holds.
+_WRITE_TIME_COLUMNS = ("_loaded_at", "dbt_updated_at", "_built_at")
+
+
+def _copy_built_tables(dsn: str) -> list[tuple[str, str]]:
+    """Copy every table dbt built into schema `before`; returns (schema, table) of each."""
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        tables = conn.execute("select table_schema, table_name from information_schema.tables "
+                              "where table_schema in ('int', 'marts', 'snapshots') and table_type = 'BASE TABLE' "
+                              "order by 1, 2").fetchall()
+        conn.execute("create schema before")
+        for schema, table in tables:
+            conn.execute(f'create table before."{schema}__{table}" as select * from {schema}."{table}"')
+    return tables
+
+
+def _changed_rows(dsn: str, tables: list[tuple[str, str]]) -> dict[str, int]:
+    """Rows in either the copy or the table but not both (as multisets), per table."""
+    changed = {}
+    with psycopg.connect(dsn) as conn:
+        for schema, table in tables:
+            columns = ", ".join(f'"{c}"' for (c,) in conn.execute(
+                "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+                "and column_name <> all(%s) order by ordinal_position", (schema, table, list(_WRITE_TIME_COLUMNS))))
+            now, before = f'{schema}."{table}"', f'before."{schema}__{table}"'
+            changed[f"{schema}.{table}"] = conn.execute(
+                f"select (select count(*) from (select {columns} from {now} except all "
+                f"select {columns} from {before}) a) + (select count(*) from (select {columns} from {before} "
+                f"except all select {columns} from {now}) b)").fetchone()[0]
+        conn.execute("drop schema before cascade")
+        conn.commit()
+    return changed
 
 
 def _load_and_build(source: str, warehouse: str, landing, day: date) -> None:
@@ -89,12 +125,17 @@ def bank(pg_admin_dsn, tmp_path_factory) -> Bank:
         generate(source, landing, SPEC)
         ensure_roles(warehouse)
         _load_and_build(source, warehouse, landing, D_PREV)
+        # The first build is a full one; its re-run is the first incremental run, and every stored
+        # day is then "late" (all history arrived in the one batch).
+        built = _copy_built_tables(warehouse)
+        _load_and_build(source, warehouse, landing, D_PREV)
+        first_build_rerun_diff = _changed_rows(warehouse, built)
         after_prev = _state(warehouse)
         _load_and_build(source, warehouse, landing, D)
         after_d = _state(warehouse)
         _load_and_build(source, warehouse, landing, D)  # a re-run of the same date
         after_rerun = _state(warehouse)
-        yield Bank(warehouse, source, after_prev, after_d, after_rerun)
+        yield Bank(warehouse, source, after_prev, after_d, after_rerun, first_build_rerun_diff)
     finally:
         drop_database(pg_admin_dsn, warehouse)
         drop_database(pg_admin_dsn, source)
@@ -321,6 +362,11 @@ def test_rerun_of_same_date_changes_nothing(bank):
     pd.testing.assert_frame_equal(bank.after_d["fct_transactions"][cols],
                                   bank.after_rerun["fct_transactions"][cols])
     assert bank.after_d["fct_daily_balances_rows"] == bank.after_rerun["fct_daily_balances_rows"]
+
+
+def test_rerun_of_the_first_full_build_changes_no_table(bank):
+    assert len(bank.first_build_rerun_diff) > 15
+    assert {t: n for t, n in bank.first_build_rerun_diff.items() if n} == {}
 
 
 def test_incremental_customer_days_equal_a_full_rebuild(bank, pg_admin_dsn):

@@ -17,10 +17,11 @@
         ],
         pre_hook=[
             "{{ remember_previous_batch('crm_txn_days_previous_batch') }}",
+            "{{ remember_last_stored_date('txn_date', 'crm_txn_days_stored_until') }}",
             "{{ delete_rows_to_replace(['txn_date', 'customer_id'],
                 'select distinct customer_id, txn_date from ' ~ ref('fct_transactions')
                 ~ ' where ' ~ new_batches_filter(this)
-                ~ ' and txn_date <= (select max(txn_date) from ' ~ this ~ ')') }}",
+                ~ ' and txn_date <= (select last_stored_date from crm_txn_days_stored_until)') }}",
         ],
         post_hook="{{ erase_customer_days('txn_date',
             'select previous_batch_date from crm_txn_days_previous_batch') }}",
@@ -39,7 +40,9 @@ erased_customers as (
 
 {% if is_incremental() %}
 stored_until as (
-    select max(txn_date) as last_stored_date from {{ this }}
+    -- As it was before the pre-hook deleted the days it replaces (a re-run of a date deletes
+    -- them all).
+    select last_stored_date from crm_txn_days_stored_until
 ),
 
 late_customer_days as (
