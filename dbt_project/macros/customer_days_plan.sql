@@ -9,9 +9,10 @@
     * crm_customer_days_changed(customer_id, from_date): customers recomputed from an earlier
       day than first_date: from the date of a late balance or transaction; from the first stored
       day when one of their accounts moved to another owner or product (every owner it ever
-      had), a product they hold changed, or their own or an account's record arrived after
-      balances that needed it: a day is valued with today's records, as a full rebuild would
-      value it. Any other change to a customer's record leaves their balances as they are
+      had), a product they hold changed, or an account's record arrived after balances that
+      needed it: a day is valued with today's records, as a full rebuild would value it. (A
+      customer record that arrives late needs nothing: the model values a customer's days
+      without it.) Any other change to a customer's record leaves their balances as they are
       (erasure is the post-hook's).
     * crm_customer_days_changed_balances / _txn_days: those customers' balances and transaction
       days from from_date up to first_date, fetched by index probes. -#}
@@ -82,16 +83,7 @@ changed as (
         where old_version.account_id = new_version.account_id
           and old_version._logical_date < new_version._logical_date
     )
-    union all
-    -- Likewise a customer record that arrives after their accounts' balances.
-    select new_version.customer_id, (select first_stored_date from plan)
-    from {{ source('corebank', 'customers') }} as new_version
-    where {{ new_batches_filter(this, 'new_version._logical_date') }}
-      and not exists (
-        select 1 from {{ source('corebank', 'customers') }} as old_version
-        where old_version.customer_id = new_version.customer_id
-          and old_version._logical_date < new_version._logical_date
-    )
+
     union all
     -- A product whose terms changed: everyone who holds it, from the start.
     select customer_id, (select first_stored_date from plan)

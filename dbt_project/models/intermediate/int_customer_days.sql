@@ -78,8 +78,10 @@ economics as (
     select * from {{ ref('product_economics') }}
 ),
 
-customers as (
-    select customer_id from {{ ref('stg_corebank__customers') }} where not is_erased
+erased_customers as (
+    -- A customer whose record has not arrived yet is valued all the same: the marts start from
+    -- known customers, and their days are ready when the record comes (no recompute then).
+    select customer_id from {{ ref('stg_corebank__customers') }} where is_erased
 ),
 
 recomputed_customers as (
@@ -111,13 +113,13 @@ account_days as (
     inner join accounts on balances.account_id = accounts.account_id
     inner join products on accounts.product_code = products.product_code
     inner join economics on products.product_type = economics.product_type
-    -- Not erased, and known: a balance whose customer record has not arrived waits for it.
-    inner join customers on accounts.customer_id = customers.customer_id
+    left join erased_customers on accounts.customer_id = erased_customers.customer_id
     left join recomputed_customers on accounts.customer_id = recomputed_customers.customer_id
-    -- An earlier day belongs to this run only for its current owner, if that owner is recomputed
-    -- from then (a fetched account may have had another owner since).
-    where balances.balance_date >= {{ first_date }}
-       or balances.balance_date >= recomputed_customers.from_date
+    where erased_customers.customer_id is null
+      -- An earlier day belongs to this run only for its current owner, if that owner is
+      -- recomputed from then (a fetched account may have had another owner since).
+      and (balances.balance_date >= {{ first_date }}
+           or balances.balance_date >= recomputed_customers.from_date)
 ),
 
 balance_values as (
@@ -139,7 +141,9 @@ balance_values as (
 txn_values as (
     select txn_days.*
     from txn_days
-    inner join customers on txn_days.customer_id = customers.customer_id
+    where not exists (
+        select 1 from erased_customers where erased_customers.customer_id = txn_days.customer_id
+    )
 ),
 
 {% if is_incremental() %}
