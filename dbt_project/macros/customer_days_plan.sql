@@ -6,16 +6,20 @@
     * crm_customer_days_plan: first_date, the day every customer is recomputed from: the day
       after the last stored day, or the first new batch's date if earlier (a re-run of a date);
       batch_date, the batch stamped on the rows written.
-    * crm_customer_days_changed(customer_id, from_date): customers recomputed from an earlier
-      day than first_date: from the date of a late balance or transaction; from the first stored
-      day when one of their accounts moved to another owner or product (every owner it ever
+    * crm_customer_days_changed(customer_id, from_date, refetch_balances): customers
+      recomputed from an earlier day than first_date: from the date of a late balance or
+      transaction; from the first stored day when one of their accounts moved to another owner or product (every owner it ever
       had), a product they hold changed, or an account's record arrived after balances that
       needed it: a day is valued with today's records, as a full rebuild would value it. (A
       customer record that arrives late needs nothing: the model values a customer's days
       without it.) Any other change to a customer's record leaves their balances as they are
       (erasure is the post-hook's).
-    * crm_customer_days_changed_balances / _txn_days: those customers' balances and transaction
-      days from from_date up to first_date, fetched by index probes. -#}
+      A late transaction or a late account record changes no stored balance value: those
+      customers (refetch_balances false) keep their stored day values and add the late
+      accounts' balances; the rest refetch all their balances.
+    * crm_customer_days_changed_balances / _txn_days: the balances (all accounts, or only the
+      late ones) and transaction days from from_date up to first_date, fetched by index probes.
+    * crm_customer_days_kept_balance_values: the stored day values kept (rows with a balance). -#}
 {% macro customer_days_plan(balances, txn_days) -%}
 {% if is_incremental() %}
 {%- set run = customer_days_run_dates(balances, txn_days) %}
@@ -26,8 +30,8 @@ select
     {{ run.batch_date }} as batch_date,
     {{ run.previous_batch_date }} as previous_batch_date;
 
-drop table if exists pg_temp.crm_customer_days_changed;
-create temporary table crm_customer_days_changed as
+drop table if exists pg_temp.crm_customer_days_reasons;
+create temporary table crm_customer_days_reasons as
 with plan as (
     select (select min(balance_date) from {{ this }}) as first_stored_date
 ),
@@ -48,18 +52,20 @@ late_balances as (
     offset 0
 ),
 
-changed as (
+reasons as (
     -- Raw accounts hold every version: every owner an account ever had.
-    select accounts.customer_id, late_balances.balance_date as from_date
+    select accounts.customer_id, late_balances.balance_date as from_date, true as refetch_balances,
+           null::text as late_account_id
     from late_balances
     inner join {{ source('corebank', 'accounts') }} as accounts on late_balances.account_id = accounts.account_id
     union all
-    select customer_id, txn_date
+    -- A late transaction changes no balance: the stored day values are kept.
+    select customer_id, txn_date, false, null
     from {{ txn_days }}
     where {{ new_batches_filter(this) }} and txn_date < {{ run.first_date }}
     union all
     -- An account that moved to another owner or product: every owner it ever had, from the start.
-    select accounts.customer_id, (select first_stored_date from plan)
+    select accounts.customer_id, (select first_stored_date from plan), true, null
     from {{ source('corebank', 'accounts') }} as accounts
     where accounts.account_id in (
         select new_version.account_id
@@ -72,39 +78,54 @@ changed as (
     )
     union all
     -- An account record that arrives after balances of it were stored (a late-arriving
-    -- dimension: they were left out): its owner from the account's opening day on. An account
-    -- opened today has no stored balance and costs nothing.
+    -- dimension: they were left out): its owner from the account's opening day on, adding the
+    -- account's balances to the stored day values. Only a record the stored rows have not seen:
+    -- a re-run of a date finds the date's records in its stored rows already. An account opened
+    -- today has no stored balance and costs nothing.
     select new_version.customer_id,
            greatest(coalesce(new_version.opened_on, (select first_stored_date from plan)),
-                    (select first_stored_date from plan))
+                    (select first_stored_date from plan)),
+           false, new_version.account_id
     from new_accounts as new_version
-    where not exists (
+    where new_version._logical_date > coalesce({{ run.previous_batch_date }}, date '1900-01-01')
+      and not exists (
         select 1 from {{ source('corebank', 'accounts') }} as old_version
         where old_version.account_id = new_version.account_id
           and old_version._logical_date < new_version._logical_date
     )
-
     union all
     -- A product whose terms changed: everyone who holds it, from the start.
-    select customer_id, (select first_stored_date from plan)
+    select customer_id, (select first_stored_date from plan), true, null
     from {{ source('corebank', 'accounts') }}
     where product_code in (
         select product_code from {{ source('corebank', 'products') }} where {{ new_batches_filter(this) }}
     )
 )
 
-select customer_id, min(from_date) as from_date
-from changed
-where customer_id is not null and from_date < {{ run.first_date }}
+select customer_id, from_date, refetch_balances, late_account_id
+from reasons
+where customer_id is not null and from_date < {{ run.first_date }};
+
+drop table if exists pg_temp.crm_customer_days_changed;
+create temporary table crm_customer_days_changed as
+select customer_id, min(from_date) as from_date, bool_or(refetch_balances) as refetch_balances
+from crm_customer_days_reasons
 group by customer_id;
 analyze crm_customer_days_changed;
 
 drop table if exists pg_temp.crm_customer_days_changed_accounts;
 create temporary table crm_customer_days_changed_accounts as
--- Every account the customers hold or held; the model values each day with today's owner.
-select distinct accounts.account_id, changed.from_date
+-- Customers whose balances are refetched: every account they hold or held (the model values
+-- each day with today's owner). The others: only their late-arriving accounts.
+select accounts.account_id, changed.from_date
 from crm_customer_days_changed as changed
-inner join {{ source('corebank', 'accounts') }} as accounts on changed.customer_id = accounts.customer_id;
+inner join {{ source('corebank', 'accounts') }} as accounts on changed.customer_id = accounts.customer_id
+where changed.refetch_balances
+union
+select reasons.late_account_id, changed.from_date
+from crm_customer_days_changed as changed
+inner join crm_customer_days_reasons as reasons on changed.customer_id = reasons.customer_id
+where not changed.refetch_balances and reasons.late_account_id is not null;
 analyze crm_customer_days_changed_accounts;
 
 -- Few customers against a long history: one probe per day and key through the date-first
@@ -128,11 +149,29 @@ cross join lateral generate_series(
 inner join {{ txn_days }} as txn_days
     on txn_days.txn_date = day::date and txn_days.customer_id = changed.customer_id;
 
-delete from {{ this }} as stored
-using crm_customer_days_changed as changed
-cross join lateral generate_series(
-    changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
-where stored.balance_date = day::date and stored.customer_id = changed.customer_id;
+-- The rows replaced; of customers whose balances are not refetched, the day's balance values
+-- are kept for the model.
+drop table if exists pg_temp.crm_customer_days_kept_balance_values;
+create temporary table crm_customer_days_kept_balance_values as
+select customer_id, balance_date, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
+       annual_interest_margin_cny, annual_wealth_fee_cny, annual_account_cost_cny
+from {{ this }}
+where false;
+
+with replaced as (
+    delete from {{ this }} as stored
+    using crm_customer_days_changed as changed
+    cross join lateral generate_series(
+        changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
+    where stored.balance_date = day::date and stored.customer_id = changed.customer_id
+    returning stored.*, changed.refetch_balances
+)
+insert into crm_customer_days_kept_balance_values
+select customer_id, balance_date, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
+       annual_interest_margin_cny, annual_wealth_fee_cny, annual_account_cost_cny
+from replaced
+where has_balance and not refetch_balances;
+analyze crm_customer_days_kept_balance_values;
 {{ probe_indexes_only(false) }}
 
 delete from {{ this }} where balance_date >= {{ run.first_date }};

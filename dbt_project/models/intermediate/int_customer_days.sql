@@ -244,7 +244,28 @@ carried as (
 ),
 
 general_balance_values as (
-    select * from balance_values {{ general_filter }}
+    {% if is_incremental() %}
+    -- A customer recomputed without refetching their balances keeps the stored day values
+    -- (the pre-hook's) and adds those of late-arriving accounts.
+    select
+        customer_id,
+        balance_date,
+        sum(aum_day_cny) as aum_day_cny,
+        sum(deposit_day_cny) as deposit_day_cny,
+        sum(wealth_day_cny) as wealth_day_cny,
+        sum(loan_day_cny) as loan_day_cny,
+        sum(annual_interest_margin_cny) as annual_interest_margin_cny,
+        sum(annual_wealth_fee_cny) as annual_wealth_fee_cny,
+        sum(annual_account_cost_cny) as annual_account_cost_cny
+    from (
+        select * from balance_values {{ general_filter }}
+        union all
+        select * from crm_customer_days_kept_balance_values
+    ) as parts
+    group by customer_id, balance_date
+    {% else %}
+    select * from balance_values
+    {% endif %}
 ),
 
 general_txn_values as (
