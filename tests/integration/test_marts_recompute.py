@@ -369,10 +369,11 @@ def test_rerun_of_the_first_full_build_changes_no_table(bank):
     assert {t: n for t, n in bank.first_build_rerun_diff.items() if n} == {}
 
 
-def test_incremental_customer_days_equal_a_full_rebuild(bank, pg_admin_dsn):
-    """int_customer_days after D-1, D and a re-run of D (late transactions, a late-arriving
-    account record among them) holds exactly what a full rebuild of it
-    as of D computes: every running total of every customer and day."""
+def test_incremental_models_equal_a_full_rebuild(bank, pg_admin_dsn):
+    """int_customer_days and dim_customer after D-1, D and a re-run of D (late transactions, a
+    late-arriving account record, changed customer and contact records among them) hold exactly
+    what a full rebuild of them as of D computes: every running total of every customer and day,
+    every golden record."""
     from psycopg import sql
     from psycopg.conninfo import conninfo_to_dict
 
@@ -382,15 +383,20 @@ def test_incremental_customer_days_equal_a_full_rebuild(bank, pg_admin_dsn):
     with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("create database {} template {}").format(
             sql.Identifier(rebuilt_name), sql.Identifier(source_name)))
+    queries = {
+        "int_customer_days": "select * from int.int_customer_days order by customer_id, balance_date",
+        "dim_customer": "select * from marts.dim_customer order by customer_id",
+    }
     try:
-        run_dbt(rebuilt, ["run", "--full-refresh", "--select", "int_customer_days"], as_of_date=D)
-        query = "select * from int.int_customer_days order by customer_id, balance_date"
-        incremental = frame(bank.warehouse, query).drop(columns=["_logical_date"])
-        full = frame(rebuilt, query).drop(columns=["_logical_date"])
+        run_dbt(rebuilt, ["run", "--full-refresh", "--select", "int_customer_days", "dim_customer"], as_of_date=D)
+        incremental = {name: frame(bank.warehouse, q).drop(columns=["_logical_date"]) for name, q in queries.items()}
+        full = {name: frame(rebuilt, q).drop(columns=["_logical_date"]) for name, q in queries.items()}
     finally:
         drop_database(pg_admin_dsn, rebuilt)
-    assert len(incremental) > 1000
-    pd.testing.assert_frame_equal(incremental, full)
+    assert len(incremental["int_customer_days"]) > 1000
+    assert len(incremental["dim_customer"]) > 100
+    for name in queries:
+        pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
 
 
 def test_tier_history_is_one_row_per_date_and_customer(bank):

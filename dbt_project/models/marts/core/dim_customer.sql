@@ -1,5 +1,18 @@
 -- One row per customer number, resolved to the person behind it (person_id) with a golden
 -- record of person attributes. Survivorship rules: see _core__models.yml.
+-- Incremental: a run recomputes only the persons whose numbers changed (macros/
+-- dim_customer_plan.sql), every number of each, and replaces their rows; the rest stay as built.
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        unique_key='customer_id',
+        on_schema_change='fail',
+        pre_hook="{{ dim_customer_plan() }}",
+        indexes=[{'columns': ['person_id']}],
+    )
+}}
+
 with customers as (
     select * from {{ ref('stg_corebank__customers') }}
 ),
@@ -11,10 +24,11 @@ contacts as (
 keyed as (
     select
         customers.*,
-        -- The same resident ID is the same person. Erased numbers have no resident ID left and
-        -- stay a person of their own: erasure must not be undone by linking.
-        coalesce('R:' || customers.resident_id, 'C:' || customers.customer_id) as person_key
+        {{ person_key('customers') }} as person_key
     from customers
+    {% if is_incremental() %}
+    where {{ person_key('customers') }} in (select person_key from crm_dim_customer_person_keys)
+    {% endif %}
 ),
 
 shared_keys as (
@@ -147,7 +161,8 @@ final as (
         persons.person_first_onboarded_on,
         keyed.customer_status,
         case when persons.person_is_active then 'active' else 'closed' end as person_status,
-        keyed.updated_at
+        keyed.updated_at,
+        {{ as_of_date() }} as _logical_date
     from keyed
     inner join persons on keyed.person_key = persons.person_key
 )
