@@ -46,13 +46,36 @@ def _pgserver():
     return pgserver
 
 
+# The embedded server's settings for a warehouse (reloadable ones: no restart). Postgres' defaults
+# checkpoint every 1 GB of WAL: a daily build writing millions of rows then checkpoints every few
+# seconds, and after each checkpoint the first change to every index page logs the whole page.
+# A server of the bank's own (CRM_PG_DSN) is its DBA's to tune (README, "Operations").
+EMBEDDED_SERVER_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min"}
+
+
 def start_embedded(settings: Settings):
     """Start (or reuse) the embedded server. It keeps running after this process exits."""
     pgserver = _pgserver()
     settings.home.mkdir(parents=True, exist_ok=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        return pgserver.get_server(_pgdata(settings), cleanup_mode=None)
+        server = pgserver.get_server(_pgdata(settings), cleanup_mode=None)
+    tune_server(make_conninfo(server.get_uri("postgres")), EMBEDDED_SERVER_SETTINGS)
+    return server
+
+
+def tune_server(admin_dsn: str, wanted: dict[str, str]) -> None:
+    """Set reloadable server settings (ALTER SYSTEM) that differ from ``wanted``, then reload."""
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        changed = False
+        for name, value in wanted.items():
+            current = conn.execute("select current_setting(%s)", (name,)).fetchone()[0]
+            if current.replace(" ", "").lower() != value.lower():
+                conn.execute(sql.SQL("alter system set {} = {}").format(sql.Identifier(name), sql.Literal(value)))
+                changed = True
+        if changed:
+            conn.execute("select pg_reload_conf()")
+            log.info("embedded server tuned: %s", wanted)
 
 
 def embedded_status(settings: Settings) -> dict:
