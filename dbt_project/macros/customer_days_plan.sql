@@ -23,13 +23,16 @@
 {% macro customer_days_plan(balances, txn_days) -%}
 {% if is_incremental() %}
 {%- set run = customer_days_run_dates(balances, txn_days) %}
+{%- call statement('customer_days_plan__plan') %}
 drop table if exists pg_temp.crm_customer_days_plan;
 create temporary table crm_customer_days_plan as
 select
     {{ run.first_date }} as first_date,
     {{ run.batch_date }} as batch_date,
     {{ run.previous_batch_date }} as previous_batch_date;
+{%- endcall %}
 
+{%- call statement('customer_days_plan__reasons') %}
 drop table if exists pg_temp.crm_customer_days_reasons;
 create temporary table crm_customer_days_reasons as
 with plan as (
@@ -105,14 +108,18 @@ reasons as (
 select customer_id, from_date, refetch_balances, late_account_id
 from reasons
 where customer_id is not null and from_date < {{ run.first_date }};
+{%- endcall %}
 
+{%- call statement('customer_days_plan__changed') %}
 drop table if exists pg_temp.crm_customer_days_changed;
 create temporary table crm_customer_days_changed as
 select customer_id, min(from_date) as from_date, bool_or(refetch_balances) as refetch_balances
 from crm_customer_days_reasons
 group by customer_id;
 analyze crm_customer_days_changed;
+{%- endcall %}
 
+{%- call statement('customer_days_plan__changed_accounts') %}
 drop table if exists pg_temp.crm_customer_days_changed_accounts;
 create temporary table crm_customer_days_changed_accounts as
 -- Customers whose balances are refetched: every account they hold or held (the model values
@@ -127,9 +134,11 @@ from crm_customer_days_changed as changed
 inner join crm_customer_days_reasons as reasons on changed.customer_id = reasons.customer_id
 where not changed.refetch_balances and reasons.late_account_id is not null;
 analyze crm_customer_days_changed_accounts;
+{%- endcall %}
 
--- Few customers against a long history: one probe per day and key through the date-first
--- unique indexes, never a hash of the history.
+{#- Few customers against a long history: one probe per day and key through the date-first
+    unique indexes, never a hash of the history. #}
+{%- call statement('customer_days_plan__changed_balances') %}
 {{ probe_indexes_only() }}
 drop table if exists pg_temp.crm_customer_days_changed_balances;
 create temporary table crm_customer_days_changed_balances as
@@ -139,7 +148,9 @@ cross join lateral generate_series(
     changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
 inner join {{ balances }} as balances
     on balances.balance_date = day::date and balances.account_id = changed.account_id;
+{%- endcall %}
 
+{%- call statement('customer_days_plan__changed_txn_days') %}
 drop table if exists pg_temp.crm_customer_days_changed_txn_days;
 create temporary table crm_customer_days_changed_txn_days as
 select txn_days.*
@@ -149,15 +160,20 @@ cross join lateral generate_series(
 inner join {{ txn_days }} as txn_days
     on txn_days.txn_date = day::date and txn_days.customer_id = changed.customer_id;
 
--- The rows replaced; of customers whose balances are not refetched, the day's balance values
--- are kept for the model.
+{%- endcall %}
+
+{#- The rows replaced; of customers whose balances are not refetched, the day's balance values
+    are kept for the model. #}
+{%- call statement('customer_days_plan__kept_balance_values') %}
 drop table if exists pg_temp.crm_customer_days_kept_balance_values;
 create temporary table crm_customer_days_kept_balance_values as
 select customer_id, balance_date, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
        annual_interest_margin_cny, annual_wealth_fee_cny, annual_account_cost_cny
 from {{ this }}
 where false;
+{%- endcall %}
 
+{%- call statement('customer_days_plan__delete_replaced') %}
 with replaced as (
     delete from {{ this }} as stored
     using crm_customer_days_changed as changed
@@ -173,8 +189,26 @@ from replaced
 where has_balance and not refetch_balances;
 analyze crm_customer_days_kept_balance_values;
 {{ probe_indexes_only(false) }}
+{%- endcall %}
 
+{#- What the run recomputes, in the log: the numbers that explain a slow day. #}
+{%- call statement('customer_days_plan__sizes', fetch_result=True) %}
+select
+    (select count(*) from crm_customer_days_changed) as customers,
+    (select count(*) from crm_customer_days_changed where refetch_balances) as refetching_balances,
+    (select count(*) from crm_customer_days_changed_accounts) as accounts,
+    (select count(*) from crm_customer_days_changed_balances) as balances_fetched,
+    (select count(*) from crm_customer_days_changed_txn_days) as txn_days_fetched,
+    (select count(*) from crm_customer_days_kept_balance_values) as day_values_kept
+{%- endcall %}
+{%- set sizes = load_result('customer_days_plan__sizes').table %}
+{%- set counted = [] %}
+{%- for name, value in zip(sizes.column_names, sizes.rows[0]) %}{% do counted.append(name ~ ' ' ~ value) %}{% endfor %}
+{{- log('int_customer_days recomputes from earlier days: ' ~ counted | join(', '), info=True) }}
+
+{%- call statement('customer_days_plan__delete_from_first_date') %}
 delete from {{ this }} where balance_date >= {{ run.first_date }};
+{%- endcall %}
 {% endif %}
 {%- endmacro %}
 
