@@ -136,35 +136,37 @@ where not changed.refetch_balances and reasons.late_account_id is not null;
 analyze crm_customer_days_changed_accounts;
 {%- endcall %}
 
-{#- Few customers against a long history: one probe per day and key through the date-first
-    unique indexes, never a hash of the history. #}
+{#- Few customers against a long history: each day's keys matched through the date-first
+    unique indexes, never a hash of the history (keys_by_day). #}
 {%- call statement('customer_days_plan__changed_balances') %}
 {{ probe_indexes_only() }}
+-- A bitmap scan per day, not an index scan: it reads the heap in page order and ahead.
+set enable_indexscan = off;
 drop table if exists pg_temp.crm_customer_days_changed_balances;
 create temporary table crm_customer_days_changed_balances as
-select balances.*
-from crm_customer_days_changed_accounts as changed
-cross join lateral generate_series(
-    changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
-inner join {{ balances }} as balances
-    on balances.balance_date = day::date and balances.account_id = changed.account_id;
+select fetched.*
+from ({{ keys_by_day('crm_customer_days_changed_accounts', 'account_id', run.first_date) }}) as probe
+cross join lateral (
+    select * from {{ balances }} as balances
+    where balances.balance_date = probe.day and balances.account_id = any(probe.keys)
+) as fetched;
 {%- endcall %}
 
 {%- call statement('customer_days_plan__changed_txn_days') %}
 drop table if exists pg_temp.crm_customer_days_changed_txn_days;
 create temporary table crm_customer_days_changed_txn_days as
-select txn_days.*
-from crm_customer_days_changed as changed
-cross join lateral generate_series(
-    changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
-inner join {{ txn_days }} as txn_days
-    on txn_days.txn_date = day::date and txn_days.customer_id = changed.customer_id;
-
+select fetched.*
+from ({{ keys_by_day('crm_customer_days_changed', 'customer_id', run.first_date) }}) as probe
+cross join lateral (
+    select * from {{ txn_days }} as txn_days
+    where txn_days.txn_date = probe.day and txn_days.customer_id = any(probe.keys)
+) as fetched;
 {%- endcall %}
 
 {#- The rows replaced; of customers whose balances are not refetched, the day's balance values
     are kept for the model. #}
 {%- call statement('customer_days_plan__kept_balance_values') %}
+reset enable_indexscan;
 drop table if exists pg_temp.crm_customer_days_kept_balance_values;
 create temporary table crm_customer_days_kept_balance_values as
 select customer_id, balance_date, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
@@ -176,17 +178,17 @@ where false;
 {%- call statement('customer_days_plan__delete_replaced') %}
 with replaced as (
     delete from {{ this }} as stored
-    using crm_customer_days_changed as changed
-    cross join lateral generate_series(
-        changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
-    where stored.balance_date = day::date and stored.customer_id = changed.customer_id
-    returning stored.*, changed.refetch_balances
+    using ({{ keys_by_day('crm_customer_days_changed', 'customer_id', run.first_date) }}) as probe
+    where stored.balance_date = probe.day and stored.customer_id = any(probe.keys)
+    returning stored.*
 )
 insert into crm_customer_days_kept_balance_values
-select customer_id, balance_date, aum_day_cny, deposit_day_cny, wealth_day_cny, loan_day_cny,
-       annual_interest_margin_cny, annual_wealth_fee_cny, annual_account_cost_cny
+select replaced.customer_id, replaced.balance_date, replaced.aum_day_cny, replaced.deposit_day_cny,
+       replaced.wealth_day_cny, replaced.loan_day_cny, replaced.annual_interest_margin_cny,
+       replaced.annual_wealth_fee_cny, replaced.annual_account_cost_cny
 from replaced
-where has_balance and not refetch_balances;
+inner join crm_customer_days_changed as changed on replaced.customer_id = changed.customer_id
+where replaced.has_balance and not changed.refetch_balances;
 analyze crm_customer_days_kept_balance_values;
 {{ probe_indexes_only(false) }}
 {%- endcall %}
@@ -249,4 +251,19 @@ from run
 {%- endset -%}
 {%- set row = run_query(dates_sql).rows[0] -%}
 {{ return({'first_date': row[0], 'last_date': row[1], 'batch_date': row[2], 'previous_batch_date': row[3]}) }}
+{%- endmacro %}
+
+
+{#- The keys of `relation` to look up in a date-first table, one row per day from each key's
+    from_date to the day before `first_date`: (day, keys[]). Matched as
+    `t.date = probe.day and t.key = any(probe.keys)`, a day is one bitmap scan: the day's index
+    entries in key order, then its heap pages in physical order, many read ahead at once
+    (effective_io_concurrency, set by probe_indexes_only). One probe per key and day instead
+    waits on one random read at a time: 122k balances of 4,210 accounts over 29 days took
+    12.6 s on a cold cache at 1M customers, 1.5-4 s this way. A key listed twice matches once. -#}
+{% macro keys_by_day(relation, key_column, first_date) -%}
+select day::date as day, array_agg(distinct {{ key_column }}) as keys
+from {{ relation }}
+cross join lateral generate_series(from_date, {{ first_date }} - 1, interval '1 day') as day
+group by day::date
 {%- endmacro %}
