@@ -5,7 +5,7 @@ import os
 
 from airflow.sdk import TriggerRule, dag, task
 
-from crm_dbt import dbt_task_group
+from crm_dbt import DBT_MANIFEST, dbt_task_group
 from crm_common import (
     CAMPAIGN_FILES,
     CLUSTERS,
@@ -55,10 +55,10 @@ def crm_daily():
         return load_landing(warehouse_dsn(), Settings.from_env().landing_dir, business_date(ds), run_id)
 
     @task
-    def prepare_warehouse() -> list[str]:
-        from python_tasks.access import ensure_roles
+    def prepare_warehouse() -> dict[str, list[str]]:
+        from python_tasks.transform.dbt_build import prepare_warehouse
 
-        return ensure_roles(warehouse_dsn())  # dbt grants to these roles
+        return prepare_warehouse(warehouse_dsn(), DBT_MANIFEST)  # roles dbt grants to, its schemas
 
     @task(outlets=[MARTS])
     def marts_ready(ds: str) -> dict:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from airflow.sdk import dag, task
 
 from crm_common import DEFAULT_ARGS, MARTS, START_DATE, business_date, warehouse_dsn
-from crm_dbt import dbt_task_group
+from crm_dbt import DBT_MANIFEST, dbt_task_group
 
 
 @dag(
@@ -25,10 +25,10 @@ from crm_dbt import dbt_task_group
 )
 def crm_rebuild_marts():
     @task
-    def prepare_warehouse() -> list[str]:
-        from python_tasks.access import ensure_roles
+    def prepare_warehouse() -> dict[str, list[str]]:
+        from python_tasks.transform.dbt_build import prepare_warehouse
 
-        return ensure_roles(warehouse_dsn())
+        return prepare_warehouse(warehouse_dsn(), DBT_MANIFEST)  # roles dbt grants to, its schemas
 
     @task(outlets=[MARTS])
     def marts_ready(ds: str) -> dict:

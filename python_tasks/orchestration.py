@@ -7,13 +7,18 @@ from __future__ import annotations
 
 import logging
 import os
+import secrets
 import shutil
+import socket
 import subprocess
 import sys
 import time
+import urllib.request
+from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Iterator
 
 from python_tasks.config import DAGS_DIR, Settings
 from python_tasks.warehouse import Endpoints, airflow_conn_json
@@ -89,8 +94,45 @@ def fresh_metadata_db(env: dict[str, str]) -> None:
     shutil.copyfile(template, db)
 
 
-def test_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id: str = "crm_daily") -> DagRunResult:
-    """Run one DAG run for ``logical_date`` to completion; raise with the log tail when it fails."""
+@contextmanager
+def _execution_api(env: dict[str, str], log_dir: Path) -> Iterator[None]:
+    """An Execution API server for the run's executor workers, stopped when the run ends.
+
+    Without ``--use-executor``, ``airflow dags test`` serves the task API in-process; with it, the
+    LocalExecutor's workers call ``[core] execution_api_server_url`` over HTTP (default
+    http://localhost:8080/execution/) and fail with "Connection refused" when nothing listens.
+    """
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] = f"http://127.0.0.1:{port}/execution/"
+    env["AIRFLOW__API_AUTH__JWT_SECRET"] = secrets.token_urlsafe(32)  # the server checks the workers' tokens
+    with (log_dir / "execution-api.log").open("w") as fh:
+        server = subprocess.Popen([_airflow(), "api-server", "--apps", "execution", "--host", "127.0.0.1",
+                                   "--port", str(port), "--workers", "1"], env=env, stdout=fh, stderr=subprocess.STDOUT)
+        try:
+            deadline = time.monotonic() + 120
+            while True:
+                try:
+                    urllib.request.urlopen(f"http://127.0.0.1:{port}/execution/health", timeout=2).close()
+                    break
+                except OSError:
+                    if server.poll() is not None or time.monotonic() > deadline:
+                        raise DagRunFailed(f"the Execution API server did not start; log: {fh.name}") from None
+                    time.sleep(0.5)
+            yield
+        finally:
+            server.terminate()
+            server.wait(30)
+
+
+def test_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id: str = "crm_daily",
+             parallelism: int | None = None) -> DagRunResult:
+    """Run one DAG run for ``logical_date`` to completion; raise with the log tail when it fails.
+
+    ``parallelism``: run up to that many tasks at once, as a LocalExecutor deployment would
+    (``dags test --use-executor``). By default the tasks run one at a time, in-process.
+    """
     from python_tasks.transform.dbt_build import parse_manifest
 
     env = airflow_env(settings, endpoints)
@@ -99,11 +141,25 @@ def test_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_i
     log_dir = settings.home / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_path = log_dir / f"{dag_id}_{logical_date.isoformat()}.log"
-    started = time.perf_counter()
-    with log_path.open("w") as fh:
-        proc = subprocess.run([_airflow(), "dags", "test", dag_id, logical_date.isoformat()],
-                              env=env, stdout=fh, stderr=subprocess.STDOUT)
-    seconds = time.perf_counter() - started
+    cmd = [_airflow(), "dags", "test", dag_id, logical_date.isoformat()]
+    if parallelism is not None:
+        # SQLite serves as the metadata DB here too (Airflow's own `standalone` pairs it with the
+        # LocalExecutor). Each executor task parses the DAG again, so it must read a manifest no
+        # concurrent dbt task rewrites (they all write manifest.json to DBT_TARGET_PATH, and a
+        # half-written one fails the parse); without DBT_TARGET_PATH each Cosmos task writes
+        # into its own temporary project copy.
+        from python_tasks.transform.dbt_build import target_dir
+
+        manifest = Path(env["AIRFLOW_HOME"]) / "manifest.json"
+        shutil.copyfile(target_dir() / "manifest.json", manifest)
+        env.pop("DBT_TARGET_PATH", None)
+        env.update(CRM_DBT_MANIFEST=str(manifest), AIRFLOW__CORE__EXECUTOR="LocalExecutor",
+                   AIRFLOW__CORE__PARALLELISM=str(parallelism))
+        cmd.insert(3, "--use-executor")
+    with _execution_api(env, log_dir) if parallelism is not None else nullcontext(), log_path.open("w") as fh:
+        started = time.perf_counter()  # a deployment's API server is up already: its start is not timed
+        proc = subprocess.run(cmd, env=env, stdout=fh, stderr=subprocess.STDOUT)
+        seconds = time.perf_counter() - started
     if proc.returncode != 0:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-60:])
         raise DagRunFailed(f"{dag_id} for {logical_date} failed (exit {proc.returncode}); log: {log_path}\n{tail}")

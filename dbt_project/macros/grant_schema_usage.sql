@@ -6,6 +6,9 @@
     do $grant$
     declare role_name text;
     begin
+        -- Cosmos tasks running at once each end with this grant; concurrent grants on one schema
+        -- fail with "tuple concurrently updated". One at a time, until the transaction ends.
+        perform pg_advisory_xact_lock(hashtext('crm_warehouse.grant_schema_usage'));
         if not exists (select 1 from pg_namespace where nspname = '{{ schema_name }}') then
             return;
         end if;

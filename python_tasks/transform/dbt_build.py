@@ -13,6 +13,8 @@ import sys
 from datetime import date
 from pathlib import Path
 
+import psycopg
+from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict
 
 from python_tasks.config import DBT_PROJECT_DIR
@@ -88,3 +90,31 @@ def parse_manifest(dsn: str) -> Path:
     """Write target/manifest.json, from which Cosmos renders one Airflow task per model."""
     run_dbt(dsn, ["parse"])
     return target_dir() / "manifest.json"
+
+
+def ensure_dbt_schemas(dsn: str, manifest: Path) -> list[str]:
+    """Create every schema the project builds into (models, seeds, snapshots), before its nodes run.
+
+    One ``dbt build`` creates its schemas before the first model; under Cosmos each model is its
+    own dbt call, and two started at once on a new warehouse both run ``create schema if not
+    exists`` and one fails (duplicate key value violates unique constraint
+    "pg_namespace_nspname_index"). Returns the schemas, sorted.
+    """
+    if not manifest.exists():
+        raise FileNotFoundError(f"dbt manifest not found at {manifest}: run `crm dbt-parse` first")
+    nodes = json.loads(manifest.read_text())["nodes"].values()
+    schemas = sorted({n["schema"] for n in nodes if n["resource_type"] in ("model", "seed", "snapshot")})
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        for name in schemas:
+            try:
+                conn.execute(sql.SQL("create schema if not exists {}").format(sql.Identifier(name)))
+            except psycopg.errors.UniqueViolation:
+                pass  # another run created it at the same moment
+    return schemas
+
+
+def prepare_warehouse(dsn: str, manifest: Path) -> dict[str, list[str]]:
+    """What the dbt tasks need before any of them runs: the roles dbt grants to, the schemas."""
+    from python_tasks.access import ensure_roles
+
+    return {"roles_created": ensure_roles(dsn), "schemas": ensure_dbt_schemas(dsn, manifest)}
