@@ -176,10 +176,14 @@ where false;
 {%- endcall %}
 
 {%- call statement('customer_days_plan__delete_replaced') %}
+-- One probe per key and day, unlike the fetches above: deleting through a bitmap scan per day
+-- took 117 s instead of 12 s at 1M customers (158k rows).
 with replaced as (
     delete from {{ this }} as stored
-    using ({{ keys_by_day('crm_customer_days_changed', 'customer_id', run.first_date) }}) as probe
-    where stored.balance_date = probe.day and stored.customer_id = any(probe.keys)
+    using crm_customer_days_changed as changed
+    cross join lateral generate_series(
+        changed.from_date, {{ run.first_date }} - 1, interval '1 day') as day
+    where stored.balance_date = day::date and stored.customer_id = changed.customer_id
     returning stored.*
 )
 insert into crm_customer_days_kept_balance_values
