@@ -144,23 +144,13 @@ analyze crm_customer_days_changed_accounts;
 set enable_indexscan = off;
 drop table if exists pg_temp.crm_customer_days_changed_balances;
 create temporary table crm_customer_days_changed_balances as
-select fetched.*
-from ({{ keys_by_day('crm_customer_days_changed_accounts', 'account_id', run.first_date) }}) as probe
-cross join lateral (
-    select * from {{ balances }} as balances
-    where balances.balance_date = probe.day and balances.account_id = any(probe.keys)
-) as fetched;
+{{ rows_by_day(balances, 'balance_date', 'account_id', 'crm_customer_days_changed_accounts', run.first_date) }};
 {%- endcall %}
 
 {%- call statement('customer_days_plan__changed_txn_days') %}
 drop table if exists pg_temp.crm_customer_days_changed_txn_days;
 create temporary table crm_customer_days_changed_txn_days as
-select fetched.*
-from ({{ keys_by_day('crm_customer_days_changed', 'customer_id', run.first_date) }}) as probe
-cross join lateral (
-    select * from {{ txn_days }} as txn_days
-    where txn_days.txn_date = probe.day and txn_days.customer_id = any(probe.keys)
-) as fetched;
+{{ rows_by_day(txn_days, 'txn_date', 'customer_id', 'crm_customer_days_changed', run.first_date) }};
 {%- endcall %}
 
 {#- The rows replaced; of customers whose balances are not refetched, the day's balance values
@@ -266,4 +256,16 @@ select day::date as day, array_agg(distinct {{ key_column }}) as keys
 from {{ relation }}
 cross join lateral generate_series(from_date, {{ first_date }} - 1, interval '1 day') as day
 group by day::date
+{%- endmacro %}
+
+
+{#- The rows of date-first `table` for the keys of `keys_relation`, each from its from_date to
+    the day before `first_date`, fetched a day at a time (keys_by_day). -#}
+{% macro rows_by_day(table, date_column, key_column, keys_relation, first_date) -%}
+select fetched.*
+from ({{ keys_by_day(keys_relation, key_column, first_date) }}) as probe
+cross join lateral (
+    select * from {{ table }} as stored
+    where stored.{{ date_column }} = probe.day and stored.{{ key_column }} = any(probe.keys)
+) as fetched
 {%- endmacro %}
