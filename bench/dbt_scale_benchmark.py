@@ -14,9 +14,13 @@ build through Airflow and Cosmos, in one run.
    copy: the same full build, one Airflow task per model, as many at once as ``dbt build`` runs
    models (its profile's ``threads``), as a LocalExecutor deployment with that parallelism would.
 
+``--snapshot-next-day`` keeps the warehouse as it stands before the next-day build; then
+``--next-day-only`` measures that build alone again from those bytes (a profile, not the ratio).
+
 Writes bench/results/dbt_scale_benchmark_<customers>.md (after each stage, so a long run
 that stops part way still leaves what it measured), with the slowest models of each build (from dbt's
-run_results.json) so the next optimisation starts from a profile, not a guess.
+run_results.json, kept per stage beside it) so the next optimisation starts from a profile, not a
+guess.
 """
 from __future__ import annotations
 
@@ -66,6 +70,16 @@ def _slowest(run_results: Path, n: int = 8) -> list[tuple[str, float]]:
     timed = sorted(((r["unique_id"].split(".")[-1], r.get("execution_time") or 0.0) for r in results),
                    key=lambda t: -t[1])
     return timed[:n]
+
+
+def _keep_run_results(customers: int, stage: str) -> Path:
+    """dbt overwrites run_results.json each build: keep each stage's, for the timeline of a profile."""
+    from python_tasks.transform.dbt_build import target_dir
+
+    kept = RESULTS / f"dbt_scale_benchmark_{customers}_{stage}_run_results.json"
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(target_dir() / "run_results.json", kept)
+    return kept
 
 
 def _table_rows(dsn: str) -> dict[str, int]:
@@ -129,6 +143,12 @@ def main() -> None:
     parser.add_argument("--snapshot-next-day", action="store_true",
                         help="copy the warehouse to bench_scale_<n>_next_day after the next day's load, so "
                              "the next-day build can be tried again (profiling) from the same bytes")
+    parser.add_argument("--airflow-only", action="store_true",
+                        help="only the full build through Airflow + Cosmos, on a copy of the loaded database "
+                             "a --keep run left (compare with that run's plain full build: no ratio here)")
+    parser.add_argument("--next-day-only", action="store_true",
+                        help="only the next-day build, on a copy of the warehouse --snapshot-next-day left "
+                             "(the full build's time is not measured: no ratio)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -137,7 +157,7 @@ def main() -> None:
     from python_tasks.ingest.landing import load_landing
     from python_tasks.orchestration import test_dag
     from python_tasks.synthetic.bank import GenerationResult, GenerationSpec, generate
-    from python_tasks.transform.dbt_build import build, target_dir
+    from python_tasks.transform.dbt_build import build
 
     # A private dbt target: the run must not read another dbt's run_results.json.
     os.environ.setdefault("DBT_TARGET_PATH", str(REPO_ROOT / ".crm" / "bench-dbt-target"))
@@ -172,6 +192,24 @@ def main() -> None:
                                 end_date=date.fromisoformat(saved["end_date"]),
                                 row_counts=saved["row_counts"], landing_files=saved["landing_files"])
 
+    if args.airflow_only:
+        _drop(admin, wh_db)  # at 1M the disk holds the loaded database and one build, not two
+        _copy_database(admin, loaded_db, copy_db)
+        ep_af = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, copy_db), source_dsn=ep.source_dsn,
+                          embedded=base.embedded)
+        af_settings = Settings.from_env({**os.environ, "CRM_HOME": str(work / "airflow"),
+                                         "CRM_PG_DSN": ep_af.warehouse_dsn})
+        result = test_dag(af_settings, ep_af, full_day, "crm_rebuild_marts", parallelism=_dbt_threads())
+        log.info("full build through Airflow + Cosmos (%d tasks at once): %.1fs", _dbt_threads(), result.seconds)
+        _drop(admin, copy_db)
+        return
+    if args.next_day_only:
+        _copy_database(admin, f"bench_{tag}_next_day", wh_db)
+        started = time.perf_counter()
+        build(ep.warehouse_dsn, next_day)
+        log.info("next-day build on the snapshot: %.1fs (run results: %s)", time.perf_counter() - started,
+                 _keep_run_results(args.customers, "next_day_only"))
+        return
     if args.reuse:
         generated = saved_generation()
         _copy_database(admin, loaded_db, wh_db)
@@ -204,7 +242,7 @@ def main() -> None:
             return
 
     full = timed("full build", build, ep.warehouse_dsn, full_day)
-    slow_full = _slowest(target_dir() / "run_results.json")
+    slow_full = _slowest(_keep_run_results(args.customers, "full"))
     rows_full = _table_rows(ep.warehouse_dsn)
     render(args, generated, rows_full, timings, full, None, slow_full, [], None)
 
@@ -214,7 +252,7 @@ def main() -> None:
     if args.snapshot_next_day:
         _copy_database(admin, wh_db, f"bench_{tag}_next_day")
     nxt = timed("next-day build", build, ep.warehouse_dsn, next_day)
-    slow_next = _slowest(target_dir() / "run_results.json")
+    slow_next = _slowest(_keep_run_results(args.customers, "next_day"))
     render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None)
 
     airflow_s = None
