@@ -1,3 +1,6 @@
+-- Ephemeral: read once, inside mart_customer_value's query (see int_customer_balances).
+{{ config(materialized='ephemeral') }}
+
 -- Transaction behaviour per customer over the activity window: RFM inputs, digital share, fading.
 -- Every figure is the difference of two running totals of int_customer_days, read on the dates
 -- that bound the window and its halves: the cost follows the number of customers, not the days.

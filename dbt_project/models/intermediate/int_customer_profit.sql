@@ -1,3 +1,6 @@
+-- Ephemeral: read once, inside mart_customer_value's query (see int_customer_balances).
+{{ config(materialized='ephemeral') }}
+
 -- Profit contribution per customer, annualised from the activity window:
 -- interest margin against FTP + wealth fees + transaction fees - cost to serve (channel + accounts).
 with bounds as (
