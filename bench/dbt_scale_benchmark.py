@@ -35,7 +35,6 @@ from datetime import date, timedelta
 from pathlib import Path
 
 import psycopg
-import yaml
 
 from python_tasks.config import DBT_PROJECT_DIR, REPO_ROOT, Settings
 from python_tasks.warehouse import Endpoints, ensure_database, resolve, with_dbname
@@ -58,11 +57,6 @@ def _copy_database(admin: str, source: str, target: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{target}" with (force)')
         conn.execute(f'create database "{target}" template "{source}"')
-
-
-def _dbt_threads() -> int:
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["crm"]
-    return int(profile["outputs"][profile["target"]]["threads"])
 
 
 def _slowest(run_results: Path, n: int = 8) -> list[tuple[str, float]]:
@@ -157,7 +151,7 @@ def main() -> None:
     from python_tasks.ingest.landing import load_landing
     from python_tasks.orchestration import test_dag
     from python_tasks.synthetic.bank import GenerationResult, GenerationSpec, generate
-    from python_tasks.transform.dbt_build import build
+    from python_tasks.transform.dbt_build import build, dbt_threads
 
     # A private dbt target: the run must not read another dbt's run_results.json.
     os.environ.setdefault("DBT_TARGET_PATH", str(REPO_ROOT / ".crm" / "bench-dbt-target"))
@@ -205,7 +199,7 @@ def main() -> None:
         # Tasks run as many at once as the plain build's dbt threads: serial tasks would compare
         # one model at a time against dbt's parallel build. (The DAG's prepare_warehouse creates
         # dbt's schemas first: two models starting at once on a new warehouse race for them.)
-        result = test_dag(af_settings, ep_af, full_day, "crm_rebuild_marts", parallelism=_dbt_threads())
+        result = test_dag(af_settings, ep_af, full_day, "crm_rebuild_marts", parallelism=dbt_threads())
         log.info("full build through Airflow + Cosmos: %.1fs", result.seconds)
         _drop(admin, copy_db)
         return result.seconds

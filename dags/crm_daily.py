@@ -111,7 +111,9 @@ def crm_daily():
     wait_for_channel_drops() >> channel
     loaded = [extract_corebank(), channel]
     built = marts_ready()
-    loaded >> prepare_warehouse() >> dbt_task_group() >> built
+    prepared = prepare_warehouse()
+    loaded >> prepared
+    dbt_task_group(after=prepared) >> built
     clustered = cluster_customers()
     lists = build_campaign_lists()
     gate = quality_gate()

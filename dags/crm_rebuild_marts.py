@@ -36,7 +36,7 @@ def crm_rebuild_marts():
 
         return assert_marts_built(warehouse_dsn(), business_date(ds))
 
-    prepare_warehouse() >> dbt_task_group() >> marts_ready()
+    dbt_task_group(after=prepare_warehouse()) >> marts_ready()
 
 
 crm_rebuild_marts()

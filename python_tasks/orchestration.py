@@ -56,6 +56,8 @@ def airflow_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
         GX_ANALYTICS_ENABLED="False",
         # No usage telemetry leaves a bank's network.
         AIRFLOW__COSMOS__ENABLE_TELEMETRY="False",
+        # The dbt producer task never retries (dags/crm_dbt.py): no backup of its results to keep.
+        AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY="False",
         DO_NOT_TRACK="1",
         SCARF_ANALYTICS="false",
         CRM_TASK_RETRIES=os.environ.get("CRM_TASK_RETRIES", "0"),

@@ -39,17 +39,34 @@ def test_crm_daily_runs_stages_in_order(dagbag):
 def test_dbt_models_are_tasks_between_load_and_marts_check(dagbag):
     dag = dagbag.dags["crm_daily"]
     dbt_tasks = {t.task_id for t in dag.tasks if t.task_id.startswith("dbt.")}
-    assert {"dbt.mart_customer_tier_model_build", "dbt.mart_customer_value_model_build"} <= dbt_tasks
-    assert len(dbt_tasks) >= 20
+    assert {"dbt.mart_customer_tier.run", "dbt.mart_customer_tier.test", "dbt.mart_customer_value.run"} <= dbt_tasks
+    assert len(dbt_tasks) >= 40
+    # A model's tests after the model.
+    assert "dbt.mart_customer_tier.test" in dag.get_task("dbt.mart_customer_tier.run").downstream_task_ids
     before_check = dag.get_task("marts_ready").get_flat_relative_ids(upstream=True)
     assert dbt_tasks <= before_check
     assert dbt_tasks.isdisjoint(dag.get_task("prepare_warehouse").get_flat_relative_ids(upstream=True))
 
 
+def test_one_dbt_build_runs_first_and_every_model_task_reports_from_it(dagbag):
+    dag = dagbag.dags["crm_daily"]
+    producer = dag.get_task("dbt.dbt_producer_watcher")
+    assert producer.upstream_task_ids == {"prepare_warehouse"}
+    assert producer.retries == 0  # a retry of the producer skips; the model tasks' retries run dbt
+    sensors = [t for t in dag.tasks if t.task_id.startswith("dbt.") and t.task_id.endswith((".run", ".test"))]
+    after_build = producer.get_flat_relative_ids(upstream=False)
+    assert {t.task_id for t in sensors} <= after_build
+    first = [t for t in sensors if producer.task_id in t.upstream_task_ids]
+    assert first and all(t.upstream_task_ids == {producer.task_id, "prepare_warehouse"} for t in first)
+    assert all(t.trigger_rule == "all_done_min_one_success" for t in first)
+    assert all(not getattr(t, "deferrable", False) for t in sensors)
+
+
 def test_crm_daily_allows_one_build_at_a_time_and_retries(dagbag):
     dag = dagbag.dags["crm_daily"]
     assert dag.max_active_runs == 1
-    assert all(t.retries == int(os.environ.get("CRM_TASK_RETRIES", "2")) for t in dag.tasks)
+    retried = [t for t in dag.tasks if t.task_id != "dbt.dbt_producer_watcher"]
+    assert all(t.retries == int(os.environ.get("CRM_TASK_RETRIES", "2")) for t in retried)
 
 
 def test_exports_cannot_start_unless_the_gate_succeeded(dagbag):
@@ -63,6 +80,6 @@ def test_rebuild_marts_is_manual_and_never_exports(dagbag):
     dag = dagbag.dags["crm_rebuild_marts"]
     assert dag.schedule is None or str(dag.timetable.summary).lower() in ("none", "never")
     ids = {t.task_id for t in dag.tasks}
-    assert "dbt.mart_customer_tier_model_build" in ids
+    assert "dbt.mart_customer_tier.run" in ids
     assert not ids & {"export_campaigns", "extract_corebank", "load_channel_drops"}
     assert dag.max_active_runs == 1

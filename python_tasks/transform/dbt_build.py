@@ -47,6 +47,14 @@ def target_dir() -> Path:
     return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
 
 
+def dbt_threads() -> int:
+    """How many models the project's dbt profile builds at once."""
+    import yaml
+
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["crm"]
+    return int(profile["outputs"][profile["target"]]["threads"])
+
+
 def dbt_executable() -> str:
     candidate = Path(sys.executable).with_name("dbt")
     return str(candidate) if candidate.exists() else "dbt"

@@ -1,9 +1,8 @@
--- Ephemeral: read once, inside mart_customer_value's query (see int_customer_balances).
-{{ config(materialized='ephemeral') }}
-
 -- Transaction behaviour per customer over the activity window: RFM inputs, digital share, fading.
 -- Every figure is the difference of two running totals of int_customer_days, read on the dates
 -- that bound the window and its halves: the cost follows the number of customers, not the days.
+{{ config(pre_hook="{{ read_dates_by_index() }}", post_hook="{{ read_dates_by_index(false) }}") }}
+
 with bounds as (
     select * from {{ ref('int_window_bounds') }}
 ),

@@ -1,13 +1,8 @@
--- Ephemeral, like int_customer_activity and int_customer_profit: mart_customer_value reads
--- them once, in its own query. As tables they wrote and read back a million rows each every
--- day, one after another on the critical path, and each had its own unique test (the grain is
--- int_customer_days' unique (balance_date, customer_id) index read on one date; the mart's
--- primary key fails the build on a duplicate).
-{{ config(materialized='ephemeral') }}
-
 -- Balances per customer: AUM as an average daily balance, exposure on the last day, and trend.
 -- Every window figure is the difference of two running totals of int_customer_days, read on the
 -- few dates that bound the windows: the cost follows the number of customers, not the days.
+{{ config(pre_hook="{{ read_dates_by_index() }}", post_hook="{{ read_dates_by_index(false) }}") }}
+
 with bounds as (
     select * from {{ ref('int_window_bounds') }}
 ),

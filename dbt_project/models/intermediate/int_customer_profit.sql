@@ -1,8 +1,7 @@
--- Ephemeral: read once, inside mart_customer_value's query (see int_customer_balances).
-{{ config(materialized='ephemeral') }}
-
 -- Profit contribution per customer, annualised from the activity window:
 -- interest margin against FTP + wealth fees + transaction fees - cost to serve (channel + accounts).
+{{ config(pre_hook="{{ read_dates_by_index() }}", post_hook="{{ read_dates_by_index(false) }}") }}
+
 with bounds as (
     select * from {{ ref('int_window_bounds') }}
 ),
