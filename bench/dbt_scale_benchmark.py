@@ -11,8 +11,9 @@ build through Airflow and Cosmos, in one run.
 3. **Full build**: one plain ``dbt build`` as of day ``days`` (the baseline).
 4. **Next day**: extract and load day ``days + 1``; ``dbt build`` again (incremental facts).
 5. **Through Airflow + Cosmos**: ``airflow dags test crm_rebuild_marts`` for day ``days`` on the
-   copy: the same full build, one Airflow task per model, as many at once as ``dbt build`` runs
-   models (its profile's ``threads``), as a LocalExecutor deployment with that parallelism would.
+   copy: the same full build as the DAG runs it (Cosmos' watcher mode: one ``dbt build`` task,
+   then a task per model reporting its result), on a LocalExecutor running as many tasks at once
+   as ``dbt build`` runs models (its profile's ``threads``).
 
 ``--snapshot-next-day`` keeps the warehouse as it stands before the next-day build; then
 ``--next-day-only`` measures that build alone again from those bytes (a profile, not the ratio).
@@ -196,9 +197,8 @@ def main() -> None:
                           embedded=base.embedded)
         af_settings = Settings.from_env({**os.environ, "CRM_HOME": str(work / "airflow"),
                                          "CRM_PG_DSN": ep_af.warehouse_dsn})
-        # Tasks run as many at once as the plain build's dbt threads: serial tasks would compare
-        # one model at a time against dbt's parallel build. (The DAG's prepare_warehouse creates
-        # dbt's schemas first: two models starting at once on a new warehouse race for them.)
+        # As many tasks at once as the plain build's dbt threads, as a LocalExecutor deployment
+        # of that size would run them: the build task, then the model tasks two at a time.
         result = test_dag(af_settings, ep_af, full_day, "crm_rebuild_marts", parallelism=dbt_threads())
         log.info("full build through Airflow + Cosmos: %.1fs", result.seconds)
         _drop(admin, copy_db)
