@@ -57,7 +57,26 @@ def _drop(admin: str, *names: str) -> None:
 def _copy_database(admin: str, source: str, target: str) -> None:
     with psycopg.connect(admin, autocommit=True) as conn:
         conn.execute(f'drop database if exists "{target}" with (force)')
+        _check_room_for_copy(conn, source)
         conn.execute(f'create database "{target}" template "{source}"')
+
+
+def _check_room_for_copy(conn: psycopg.Connection, source: str) -> None:
+    """Refuse a copy the disk cannot hold. A full disk mid-copy stops the server (and with it every
+    later stage) rather than failing the one statement; at 1M customers each database is tens of GB."""
+    try:
+        size, data_dir = conn.execute("select pg_database_size(%s), current_setting('data_directory')",
+                                      (source,)).fetchone()
+    except psycopg.errors.InsufficientPrivilege:  # not a superuser: the server's disk is not ours either
+        return
+    if not Path(data_dir).is_dir():  # a server on another machine: its disk is not ours to measure
+        return
+    free = shutil.disk_usage(data_dir).free
+    headroom = 2 * 1024**3  # the WAL of the copy, and room for the server to keep running
+    if free < size + headroom:
+        raise SystemExit(f"copying {source} needs {(size + headroom) / 1024**3:.1f} GB, the disk under "
+                         f"{data_dir} has {free / 1024**3:.1f} GB free: drop the bench_* databases a "
+                         f"--keep run left, or run without --snapshot-next-day")
 
 
 def _slowest(run_results: Path, n: int = 8) -> list[tuple[str, float]]:

@@ -25,13 +25,15 @@ already pulled it). To split history into per-date batches, backfill in date ord
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 import psycopg
 
 BANK_TZ = ZoneInfo("Asia/Shanghai")
-EPOCH = datetime(1900, 1, 1, tzinfo=BANK_TZ)
+# Before any row a core system holds. In UTC: Asia/Shanghai in 1900 was local mean time (+08:05:43),
+# which reads like a corrupt offset in the load log.
+EPOCH = datetime(1900, 1, 1, tzinfo=timezone.utc)
 
 
 @dataclass(frozen=True, order=True)
