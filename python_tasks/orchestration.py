@@ -38,15 +38,20 @@ class DagRunResult:
     log_path: Path
 
 
+def metadata_db(settings: Settings) -> Path:
+    """The SQLite file of the local Airflow runs' metadata (task states, XComs)."""
+    return settings.home / "airflow" / "airflow.db"
+
+
 def airflow_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
-    airflow_home = settings.home / "airflow"
+    airflow_home = metadata_db(settings).parent
     airflow_home.mkdir(parents=True, exist_ok=True)
     env = dict(os.environ)
     env.update(
         AIRFLOW_HOME=str(airflow_home),
         AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_DIR),
         AIRFLOW__CORE__LOAD_EXAMPLES="False",
-        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{airflow_home / 'airflow.db'}",
+        AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{metadata_db(settings)}",
         AIRFLOW_CONN_CRM_WAREHOUSE=airflow_conn_json(endpoints.warehouse_dsn),
         AIRFLOW_CONN_CRM_COREBANK=airflow_conn_json(endpoints.source_dsn),
         CRM_HOME=str(settings.home),

@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 
 from python_tasks.config import Settings
-from python_tasks.orchestration import DagRunFailed
+from python_tasks.orchestration import DagRunFailed, metadata_db
 from python_tasks.orchestration import test_dag as run_dag
 from python_tasks.warehouse import Endpoints
 from tests.pgtools import create_database, drop_database
@@ -17,8 +17,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.integration]
 
 
 def _task_states(settings: Settings) -> dict[str, str]:
-    db = settings.home / "airflow" / "airflow.db"  # python_tasks.orchestration.airflow_env
-    with sqlite3.connect(db) as conn:
+    with sqlite3.connect(metadata_db(settings)) as conn:
         return dict(conn.execute("select task_id, state from task_instance"))
 
 
