@@ -541,3 +541,16 @@ def test_relationship_manager_sees_only_their_own_book(bank):
             conn.execute("reset role")
             conn.execute(f"drop owned by {login}")
             conn.execute(f"drop role {login}")
+
+
+def test_only_the_rebuilt_intermediate_tables_skip_the_write_ahead_log(bank):
+    """Unlogged tables are emptied by a crash: only what the next build recreates whole may be."""
+    rows = frame(bank.warehouse, """
+        select n.nspname as schema, c.relname as name, c.relpersistence = 'u' as unlogged
+        from pg_class c join pg_namespace n on n.oid = c.relnamespace
+        where c.relkind = 'r' and n.nspname in ('int', 'marts', 'core', 'snapshots', 'ref')""")
+    unlogged = set(rows.loc[rows.unlogged, "name"])
+    assert {"int_customer_balances", "int_customer_profit", "int_customer_tier_rules"} <= unlogged
+    assert set(rows.loc[rows.unlogged, "schema"]) == {"int"}
+    # Incremental history cannot be rebuilt from one day's data.
+    assert not {"int_customer_days", "int_customer_txn_days"} & unlogged

@@ -11,9 +11,11 @@
 -- changing product_economics or channel_costs, rebuild with --full-refresh.
 -- Indexes date first, like fct_daily_balances: a day's million rows append at the index's right
 -- edge; every read is by date (window bounds) or by date and customer (probes).
+-- Logged, unlike the other intermediate tables: it is history, and a crash must not empty it.
 {{
     config(
         materialized='incremental',
+        unlogged=false,
         incremental_strategy='append',
         unique_key=['balance_date', 'customer_id'],
         pre_hook="{{ customer_days_plan(ref('fct_daily_balances'), ref('int_customer_txn_days')) }}",

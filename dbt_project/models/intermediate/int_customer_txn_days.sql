@@ -5,9 +5,11 @@
 -- --full-refresh; the old customer-day keeps its count until then.
 -- Indexes date first, like the other per-day tables: a new day appends at the index's right
 -- edge, and a touched customer-day is one probe by (txn_date, customer_id).
+-- Logged, unlike the other intermediate tables: it is history, and a crash must not empty it.
 {{
     config(
         materialized='incremental',
+        unlogged=false,
         incremental_strategy='append',
         unique_key=['txn_date', 'customer_id'],
         on_schema_change='fail',
