@@ -26,7 +26,7 @@ from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMappin
 
 from crm_common import WAREHOUSE_CONN_ID
 from python_tasks.config import DBT_PROJECT_DIR
-from python_tasks.transform.dbt_build import dbt_threads, target_dir
+from python_tasks.transform.dbt_build import AS_OF_DATE_ENV, dbt_threads, target_dir
 
 DBT_MANIFEST = Path(os.environ.get("CRM_DBT_MANIFEST") or target_dir() / "manifest.json")
 DBT_EXECUTABLE = Path(os.environ.get("CRM_DBT_EXECUTABLE", Path(sys.executable).with_name("dbt")))
@@ -84,7 +84,8 @@ def dbt_task_group(after: BaseOperator | XComArg, group_id: str = "dbt") -> DbtT
             should_detach_multiple_parents_tests=False,
         ),
         operator_args={
-            "vars": {"as_of_date": "{{ ds }}"},
+            # The date as an env var, not a dbt var: a new var value re-parses the whole project.
+            "env": {AS_OF_DATE_ENV: "{{ ds }}"},
             "install_deps": False,
             # The sensors run after the producer (below): each finds its node's result at once.
             # No triggerer is needed, and `dags test` runs them like any task.

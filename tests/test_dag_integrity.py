@@ -83,3 +83,13 @@ def test_rebuild_marts_is_manual_and_never_exports(dagbag):
     assert "dbt.mart_customer_tier.run" in ids
     assert not ids & {"export_campaigns", "extract_corebank", "load_channel_drops"}
     assert dag.max_active_runs == 1
+
+
+def test_dbt_tasks_get_the_business_date_from_the_environment_not_a_dbt_var(dagbag):
+    # A dbt var that changes every day makes every daily build a full parse of the project.
+    dag = dagbag.dags["crm_daily"]
+    dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and hasattr(t, "env")]
+    assert dbt_tasks
+    for task in dbt_tasks:
+        assert task.env.get("CRM_AS_OF_DATE") == "{{ ds }}", task.task_id
+        assert "as_of_date" not in (task.vars or {}), task.task_id

@@ -22,6 +22,10 @@ from python_tasks.config import DBT_PROJECT_DIR
 log = logging.getLogger(__name__)
 
 
+#: The business date dbt builds (dbt_project/macros/as_of_date.sql reads it).
+AS_OF_DATE_ENV = "CRM_AS_OF_DATE"
+
+
 class DbtBuildFailed(RuntimeError):
     pass
 
@@ -63,12 +67,14 @@ def dbt_executable() -> str:
 def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
             project_dir: Path = DBT_PROJECT_DIR, target_path: Path | None = None) -> subprocess.CompletedProcess:
     cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    env = dbt_env(dsn)
     if as_of_date is not None:
-        cmd += ["--vars", json.dumps({"as_of_date": as_of_date.isoformat()})]
+        # An env var, not --vars: a changed var makes dbt parse the whole project again.
+        env[AS_OF_DATE_ENV] = as_of_date.isoformat()
     if target_path is not None:
         cmd += ["--target-path", str(target_path)]
-    log.info("running %s", " ".join(cmd))
-    proc = subprocess.run(cmd, env=dbt_env(dsn), capture_output=True, text=True, cwd=project_dir)
+    log.info("running %s (%s=%s)", " ".join(cmd), AS_OF_DATE_ENV, env.get(AS_OF_DATE_ENV, "unset"))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, cwd=project_dir)
     for line in proc.stdout.splitlines():
         log.debug("dbt | %s", line)
     if proc.returncode != 0:
