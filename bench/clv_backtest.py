@@ -56,8 +56,8 @@ def main() -> None:
         load_landing(ep.warehouse_dsn, landing, day, f"clv-{day}")
 
     def build(day, **extra_vars):
-        dbt_vars = json.dumps({"as_of_date": day.isoformat(), **extra_vars})
-        run_dbt(ep.warehouse_dsn, ["build", "--vars", dbt_vars])
+        args = ["build", "--vars", json.dumps(extra_vars)] if extra_vars else ["build"]
+        run_dbt(ep.warehouse_dsn, args, as_of_date=day)
 
     load(d1)
     build(d1)
