@@ -5,7 +5,7 @@
 -- mart_customer_tier adds the relationship manager; the rules live here so mart_rm_book can
 -- read the gold customers without a cycle.
 with customer_value as (
-    select * from {{ ref('mart_customer_value') }}
+    select * from {{ ref('int_customer_value') }}
 ),
 
 people as (
@@ -24,8 +24,8 @@ tiers as (
     where policy_version = '{{ var("tier_policy_version") }}'
 ),
 
-person_totals as (
-    -- Only the columns the rules and the mart need: the window sorts every column it carries.
+valued as (
+    -- Only the columns the rules and the mart need.
     select
         customer_value.as_of_date,
         customer_value.customer_id,
@@ -37,14 +37,40 @@ person_totals as (
         customer_value.lifetime_value_cny,
         customer_value.risk_balance_falling,
         customer_value.risk_activity_fading,
-        people.person_id,
-        count(*) over person as person_numbers,
-        sum(customer_value.aum_cny) over person as person_aum_cny,
-        sum(customer_value.profit_contribution_cny) over person as person_profit_contribution_cny,
-        sum(customer_value.predicted_annual_profit_cny) over person as person_predicted_annual_profit_cny
+        people.person_id
     from customer_value
     inner join people on customer_value.customer_id = people.customer_id
-    window person as (partition by people.person_id)
+),
+
+shared_people as (
+    -- People with more than one valued number, about 1 % of them: only they need a sum. A
+    -- window over every person sorted the whole valued table by person_id instead.
+    select person_id from valued group by person_id having count(*) > 1
+),
+
+shared_totals as (
+    select
+        person_id,
+        count(*) as person_numbers,
+        sum(aum_cny) as person_aum_cny,
+        sum(profit_contribution_cny) as person_profit_contribution_cny,
+        sum(predicted_annual_profit_cny) as person_predicted_annual_profit_cny
+    from valued
+    where person_id in (select person_id from shared_people)
+    group by person_id
+),
+
+person_totals as (
+    select
+        valued.*,
+        coalesce(shared_totals.person_numbers, 1) as person_numbers,
+        coalesce(shared_totals.person_aum_cny, valued.aum_cny) as person_aum_cny,
+        coalesce(shared_totals.person_profit_contribution_cny, valued.profit_contribution_cny)
+            as person_profit_contribution_cny,
+        coalesce(shared_totals.person_predicted_annual_profit_cny, valued.predicted_annual_profit_cny)
+            as person_predicted_annual_profit_cny
+    from valued
+    left join shared_totals on valued.person_id = shared_totals.person_id
 ),
 
 tests as (

@@ -13,22 +13,30 @@
     )
 }}
 
-with customer_tier as (
-    select * from {{ ref('mart_customer_tier') }}
+with tier_rules as (
+    select * from {{ ref('int_customer_tier_rules') }}
+),
+
+rm_book as (
+    select * from {{ ref('mart_rm_book') }}
+    where as_of_date = {{ as_of_date() }}
 ),
 
 final as (
+    -- mart_customer_tier's rows, read from its inputs rather than from it: the history and the
+    -- mart build side by side (tests/assert_tier_history_matches_tier.sql holds them equal).
     select
-        as_of_date,
-        customer_id,
-        tier_code,
-        tier_rank,
-        policy_version,
-        reason_codes,
-        relationship_manager_id,
-        aum_cny,
-        profit_contribution_cny
-    from customer_tier
+        tier_rules.as_of_date,
+        tier_rules.customer_id,
+        tier_rules.tier_code,
+        tier_rules.tier_rank,
+        tier_rules.policy_version,
+        tier_rules.reason_codes,
+        rm_book.relationship_manager_id,
+        tier_rules.aum_cny,
+        tier_rules.profit_contribution_cny
+    from tier_rules
+    left join rm_book on tier_rules.customer_id = rm_book.customer_id
 )
 
 select * from final

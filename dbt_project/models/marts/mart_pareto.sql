@@ -1,6 +1,6 @@
 -- Cumulative profit by customer rank: how few customers bring how much profit.
 with customer_value as (
-    select * from {{ ref('mart_customer_value') }}
+    select * from {{ ref('int_customer_value') }}
 ),
 
 ranked as (
