@@ -1,29 +1,24 @@
 -- mart_customer_tier_history is built from mart_customer_tier's inputs, beside it rather than
 -- after it: on the build date both must hold the same grade, reasons and relationship manager for
--- every customer. Returns the rows only one of them holds.
-{%- set columns = 'as_of_date, customer_id, tier_code, tier_rank, policy_version, reason_codes,
-    relationship_manager_id, aum_cny, profit_contribution_cny' %}
+-- every customer. Returns the customers where they differ, or that only one of them holds.
+-- One hash join on the key: comparing whole rows both ways (except all) sorted two million rows
+-- and took 11 s at 1M customers.
 with tier as (
-    select {{ columns }} from {{ ref('mart_customer_tier') }}
+    select * from {{ ref('mart_customer_tier') }}
 ),
 
 history as (
-    select {{ columns }} from {{ ref('mart_customer_tier_history') }}
+    select * from {{ ref('mart_customer_tier_history') }}
     where as_of_date = {{ as_of_date() }}
-),
-
-only_in_tier as (
-    select * from tier
-    except all
-    select * from history
-),
-
-only_in_history as (
-    select * from history
-    except all
-    select * from tier
 )
 
-select 'mart_customer_tier' as only_in, * from only_in_tier
-union all
-select 'mart_customer_tier_history', * from only_in_history
+select coalesce(tier.customer_id, history.customer_id) as customer_id
+from tier
+full join history on tier.customer_id = history.customer_id
+where tier.customer_id is null
+   or history.customer_id is null
+   or (tier.as_of_date, tier.tier_code, tier.tier_rank, tier.policy_version, tier.reason_codes,
+       tier.relationship_manager_id, tier.aum_cny, tier.profit_contribution_cny)
+      is distinct from
+      (history.as_of_date, history.tier_code, history.tier_rank, history.policy_version, history.reason_codes,
+       history.relationship_manager_id, history.aum_cny, history.profit_contribution_cny)
