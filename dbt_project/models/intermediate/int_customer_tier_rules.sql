@@ -44,7 +44,9 @@ valued as (
 
 shared_people as (
     -- People with more than one valued number, about 1 % of them: only they need a sum. A
-    -- window over every person sorted the whole valued table by person_id instead.
+    -- window over every person sorted the whole valued table by person_id instead. Two steps, not
+    -- one group by with the sums: the million-group hash table then holds a count, not three
+    -- numeric sums.
     select person_id from valued group by person_id having count(*) > 1
 ),
 
@@ -139,7 +141,9 @@ final as (
         graded.person_profit_contribution_cny,
         graded.risk_balance_falling or graded.risk_activity_fading as at_risk
     from graded
-    inner join tiers on graded.tier_code = tiers.tier_code
+    -- Left, not inner: a policy version whose tier_definitions lack a tier must fail the
+    -- tier_rank not_null test, not drop that tier's customers from the grade.
+    left join tiers on graded.tier_code = tiers.tier_code
 )
 
 select * from final

@@ -6,16 +6,8 @@ with customers as (
     select * from {{ ref('stg_corebank__customers') }}
 ),
 
-balances as (
-    select * from {{ ref('int_customer_balances') }}
-),
-
-profit as (
-    select * from {{ ref('int_customer_profit') }}
-),
-
-activity as (
-    select * from {{ ref('int_customer_activity') }}
+windows as (
+    select * from {{ ref('int_customer_windows') }}
 ),
 
 relationship as (
@@ -33,28 +25,28 @@ joined as (
         customers.branch_code,
         relationship.age_years,
         relationship.tenure_months,
-        coalesce(balances.aum_cny, 0)::numeric(18, 2) as aum_cny,
-        coalesce(balances.deposit_balance_cny, 0)::numeric(18, 2) as deposit_balance_cny,
-        coalesce(balances.wealth_balance_cny, 0)::numeric(18, 2) as wealth_balance_cny,
-        coalesce(balances.loan_exposure_cny, 0)::numeric(18, 2) as loan_exposure_cny,
-        coalesce(profit.net_interest_margin_cny, 0)::numeric(18, 2) as net_interest_margin_cny,
-        coalesce(profit.fee_income_cny, 0)::numeric(18, 2) as fee_income_cny,
-        coalesce(profit.cost_to_serve_cny, 0)::numeric(18, 2) as cost_to_serve_cny,
-        coalesce(profit.profit_contribution_cny, 0)::numeric(18, 2) as profit_contribution_cny,
-        coalesce({{ as_of_date() }} - activity.last_txn_date, 9999) as recency_days,
-        coalesce(activity.frequency_90d, 0) as frequency_90d,
-        coalesce(activity.monetary_90d, 0)::numeric(18, 2) as monetary_90d,
-        coalesce(activity.digital_share, 0)::numeric(6, 4) as digital_share,
+        coalesce(windows.aum_cny, 0)::numeric(18, 2) as aum_cny,
+        coalesce(windows.deposit_balance_cny, 0)::numeric(18, 2) as deposit_balance_cny,
+        coalesce(windows.wealth_balance_cny, 0)::numeric(18, 2) as wealth_balance_cny,
+        coalesce(windows.loan_exposure_cny, 0)::numeric(18, 2) as loan_exposure_cny,
+        coalesce(windows.net_interest_margin_cny, 0)::numeric(18, 2) as net_interest_margin_cny,
+        coalesce(windows.fee_income_cny, 0)::numeric(18, 2) as fee_income_cny,
+        coalesce(windows.cost_to_serve_cny, 0)::numeric(18, 2) as cost_to_serve_cny,
+        coalesce(windows.profit_contribution_cny, 0)::numeric(18, 2) as profit_contribution_cny,
+        coalesce({{ as_of_date() }} - windows.last_txn_date, 9999) as recency_days,
+        coalesce(windows.frequency_90d, 0) as frequency_90d,
+        coalesce(windows.monetary_90d, 0)::numeric(18, 2) as monetary_90d,
+        coalesce(windows.digital_share, 0)::numeric(6, 4) as digital_share,
         relationship.product_count,
         relationship.days_since_rm_contact,
-        balances.balance_trend_pct::numeric(10, 4) as balance_trend_pct,
-        balances.balance_growth_annualised,
-        activity.activity_decline_pct::numeric(10, 4) as activity_decline_pct
+        windows.balance_trend_pct::numeric(10, 4) as balance_trend_pct,
+        windows.balance_growth_annualised,
+        windows.activity_decline_pct::numeric(10, 4) as activity_decline_pct
     from customers
     inner join relationship on customers.customer_id = relationship.customer_id
-    left join balances on customers.customer_id = balances.customer_id
-    left join profit on customers.customer_id = profit.customer_id
-    left join activity on customers.customer_id = activity.customer_id
+    -- No row: no balance or transaction in the window; a missing figure reads as none (zero
+    -- AUM and profit, recency 9999) or unknown (trend, decline).
+    left join windows on customers.customer_id = windows.customer_id
     where not customers.is_erased
 ),
 

@@ -24,7 +24,9 @@ rm_book as (
 
 final as (
     -- mart_customer_tier's rows, read from its inputs rather than from it: the history and the
-    -- mart build side by side (tests/assert_tier_history_matches_tier.sql holds them equal).
+    -- mart build side by side (tests/singular/assert_tier_history_matches_tier.sql holds them equal;
+    -- int_customer_tier_rules and mart_rm_book carry the mart's row tests, so a bad grade fails
+    -- before it is appended here).
     select
         tier_rules.as_of_date,
         tier_rules.customer_id,
