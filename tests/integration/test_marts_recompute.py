@@ -405,6 +405,40 @@ def test_tier_history_is_one_row_per_date_and_customer(bank):
     assert not history.duplicated(["as_of_date", "customer_id"]).any()
 
 
+@pytest.mark.parametrize("column, value, error", [
+    ("tier_code", "'platinum'", psycopg.errors.CheckViolation),
+    ("tier_code", "null", psycopg.errors.NotNullViolation),
+    ("tier_rank", "null", psycopg.errors.NotNullViolation),
+    ("reason_codes", "null", psycopg.errors.NotNullViolation),
+])
+def test_tier_history_refuses_a_bad_grade(bank, column, value, error):
+    """The grade's row tests live in the history's constraints: a bad row is refused at the append."""
+    with psycopg.connect(bank.warehouse) as conn:
+        conn.execute("create temporary table bad as select * from marts.mart_customer_tier_history limit 1")
+        conn.execute(f"update bad set as_of_date = date '2099-01-01', {column} = {value}")
+        with pytest.raises(error):
+            conn.execute("insert into marts.mart_customer_tier_history select * from bad")
+
+
+@pytest.mark.parametrize("table, column", [
+    ("marts.fct_daily_balances", "balance_date"),
+    ("marts.fct_transactions", "txn_date"),
+    ("int.int_customer_txn_days", "txn_date"),
+    ("int.int_customer_days", "balance_date"),
+])
+def test_the_planner_sees_the_latest_day_of_each_day_table(bank, table, column):
+    """Each incremental per-day table is analysed after its append. Autovacuum waits for 10 % of
+    a table to change; without the analyse the newest day lies past the statistics, is estimated
+    at about one row, and the next model joins its rows by nested loop."""
+    with psycopg.connect(bank.warehouse) as conn:
+        day, rows = conn.execute(
+            f"select {column}, count(*) from {table} group by 1 order by 1 desc limit 1").fetchone()
+        plan = conn.execute(f"explain (format json) select * from {table} where {column} = %s",
+                            (day,)).fetchone()[0]
+    estimated = plan[0]["Plan"]["Plan Rows"]
+    assert estimated >= rows / 3, (table, day, rows, estimated)
+
+
 def test_tier_movements_are_the_diff_of_the_two_dates(bank):
     history = bank.after_rerun["history"]
     prev = history[history.as_of_date == D_PREV].set_index("customer_id")

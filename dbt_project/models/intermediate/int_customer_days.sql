@@ -24,8 +24,11 @@
             {'columns': ['balance_date', 'customer_id'], 'unique': true},
             {'columns': ['_logical_date']},
         ],
-        post_hook="{{ erase_customer_days('balance_date',
-            'select previous_batch_date from crm_customer_days_plan') }}",
+        post_hook=[
+            "{{ erase_customer_days('balance_date',
+                'select previous_batch_date from crm_customer_days_plan') }}",
+            "{{ analyze_new_day(['balance_date', '_logical_date']) }}",
+        ],
     )
 }}
 

@@ -25,8 +25,11 @@
                 ~ ' where ' ~ new_batches_filter(this)
                 ~ ' and txn_date <= (select last_stored_date from crm_txn_days_stored_until)') }}",
         ],
-        post_hook="{{ erase_customer_days('txn_date',
-            'select previous_batch_date from crm_txn_days_previous_batch') }}",
+        post_hook=[
+            "{{ erase_customer_days('txn_date',
+                'select previous_batch_date from crm_txn_days_previous_batch') }}",
+            "{{ analyze_new_day(['txn_date', '_logical_date']) }}",
+        ],
     )
 }}
 

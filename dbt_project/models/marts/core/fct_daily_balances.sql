@@ -15,6 +15,7 @@
             ~ ' where ' ~ new_batches_filter(this)
             ~ ' and balance_date <= (select max(balance_date) from ' ~ this ~ ')') }}",
         on_schema_change='append_new_columns',
+        post_hook="{{ analyze_new_day(['balance_date', '_logical_date']) }}",
         indexes=[
             {'columns': ['balance_date', 'account_id'], 'unique': true},
             {'columns': ['_logical_date']},

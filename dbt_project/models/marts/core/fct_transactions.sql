@@ -14,6 +14,7 @@
         pre_hook="{{ delete_rows_to_replace(['txn_id'],
             'select txn_id from ' ~ source('corebank', 'transactions') ~ ' where ' ~ new_batches_filter(this)) }}",
         on_schema_change='append_new_columns',
+        post_hook="{{ analyze_new_day(['txn_date', '_logical_date']) }}",
         indexes=[
             {'columns': ['txn_id'], 'unique': true},
             {'columns': ['txn_date', 'customer_id']},
