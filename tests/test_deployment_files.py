@@ -50,3 +50,15 @@ def test_no_telemetry_leaves_the_bank():
     env = COMPOSE["x-airflow-common"]["environment"]
     assert env["AIRFLOW__COSMOS__ENABLE_TELEMETRY"] == "false"
     assert env["GX_ANALYTICS_ENABLED"] == "false"
+
+
+def test_every_server_we_start_gives_dbt_tests_the_work_mem_its_models_set():
+    """dbt's tests get no hooks: the server's own work_mem is what they hash a million rows in."""
+    from python_tasks.warehouse import EMBEDDED_SERVER_SETTINGS
+
+    project = yaml.safe_load((REPO_ROOT / "dbt_project" / "dbt_project.yml").read_text())
+    hook = project["models"]["crm_warehouse"]["+pre-hook"]
+    models_default = hook.split("var('work_mem', '")[1].split("'")[0]
+    command = COMPOSE["services"]["postgres"]["command"]
+    compose = dict(arg.split("=", 1) for arg in command if "=" in arg)
+    assert EMBEDDED_SERVER_SETTINGS["work_mem"] == compose["work_mem"] == models_default
