@@ -142,7 +142,7 @@ final as (
         graded.risk_balance_falling or graded.risk_activity_fading as at_risk
     from graded
     -- Left, not inner: a policy version whose tier_definitions lack a tier must fail the
-    -- tier_rank not_null test, not drop that tier's customers from the grade.
+    -- history's tier_rank not-null constraint, not drop that tier's customers from the grade.
     left join tiers on graded.tier_code = tiers.tier_code
 )
 

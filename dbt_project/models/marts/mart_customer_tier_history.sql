@@ -24,9 +24,9 @@ rm_book as (
 
 final as (
     -- mart_customer_tier's rows, read from its inputs rather than from it: the history and the
-    -- mart build side by side (tests/singular/assert_tier_history_matches_tier.sql holds them equal;
-    -- int_customer_tier_rules and mart_rm_book carry the mart's row tests, so a bad grade fails
-    -- before it is appended here).
+    -- mart build side by side (tests/singular/assert_tier_history_matches_tier.sql holds them equal).
+    -- A bad grade is refused at the append by this model's contract constraints (not null, a known
+    -- tier_code), so it never enters the history, whatever the mart's own tests say later.
     select
         tier_rules.as_of_date,
         tier_rules.customer_id,
