@@ -96,6 +96,24 @@ def _keep_run_results(customers: int, stage: str) -> Path:
     return kept
 
 
+# The per-day histories: where a next day's time goes, statement by statement.
+PROFILED_MODELS = ("fct_daily_balances", "fct_transactions", "int_customer_txn_days", "int_customer_days")
+
+
+def _profile(run_results: Path) -> list[str]:
+    """The next-day build's timeline, and its history models split into their statements."""
+    from bench.dbt_profile import node_statements, render_statements, render_timeline, timeline
+
+    lines = ["Next-day timeline (nodes of 2 s or more; seconds from the build's first node):", "",
+             *render_timeline(timeline(json.loads(run_results.read_text())), min_seconds=2.0), ""]
+    log = DBT_PROJECT_DIR / "logs" / "dbt.log"
+    if log.exists():
+        log_lines = log.read_text(errors="replace").splitlines()
+        lines += [f"- {node}: {render_statements(node_statements(log_lines, node))}" for node in PROFILED_MODELS]
+        lines.append("")
+    return lines
+
+
 def _table_rows(dsn: str) -> dict[str, int]:
     with psycopg.connect(dsn) as conn:
         return {t: conn.execute(f"select count(*) from {t}").fetchone()[0]
@@ -103,7 +121,7 @@ def _table_rows(dsn: str) -> dict[str, int]:
 
 
 def render(args, generated, rows_full: dict, timings: dict[str, float], full: dict, nxt: dict | None,
-           slow_full: list, slow_next: list, airflow_s: float | None) -> str:
+           slow_full: list, slow_next: list, airflow_s: float | None, next_profile: list[str] = ()) -> str:
     full_s = timings["full build"]
     lines = [
         f"## dbt at scale: {args.customers:,} customers, {args.days} days (+1 next day)",
@@ -133,6 +151,7 @@ def render(args, generated, rows_full: dict, timings: dict[str, float], full: di
     ]
     if slow_next:
         lines += ["Slowest nodes, next-day build: " + ", ".join(f"{n} {s:.1f}s" for n, s in slow_next) + ".", ""]
+    lines += next_profile
     text = "\n".join(lines)
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / f"dbt_scale_benchmark_{args.customers}.md").write_text(text, encoding="utf-8")
@@ -230,8 +249,9 @@ def main() -> None:
         _copy_database(admin, f"bench_{tag}_next_day", wh_db)
         started = time.perf_counter()
         build(ep.warehouse_dsn, next_day)
-        log.info("next-day build on the snapshot: %.1fs (run results: %s)", time.perf_counter() - started,
-                 _keep_run_results(args.customers, "next_day_only"))
+        kept = _keep_run_results(args.customers, "next_day_only")
+        log.info("next-day build on the snapshot: %.1fs (run results: %s)", time.perf_counter() - started, kept)
+        print("\n".join(_profile(kept)))
         return
     if args.reuse:
         generated = saved_generation()
@@ -275,13 +295,14 @@ def main() -> None:
     if args.snapshot_next_day:
         _copy_database(admin, wh_db, f"bench_{tag}_next_day")
     nxt = timed("next-day build", build, ep.warehouse_dsn, next_day)
-    slow_next = _slowest(_keep_run_results(args.customers, "next_day"))
-    render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None)
+    kept_next = _keep_run_results(args.customers, "next_day")
+    slow_next, next_profile = _slowest(kept_next), _profile(kept_next)
+    render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None, next_profile)
 
     airflow_s = None
     if not args.skip_airflow:
         airflow_s = timings["full build through Airflow + Cosmos"] = airflow_full_build()
-    print(render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, airflow_s))
+    print(render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, airflow_s, next_profile))
 
     if not args.keep:
         _drop(admin, wh_db, src_db, loaded_db)
