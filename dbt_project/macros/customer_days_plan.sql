@@ -18,9 +18,10 @@
       customers (refetch_balances false) keep their stored day values and add the late
       accounts' balances; the rest refetch all their balances.
     * crm_customer_days_changed_balances / _txn_days: the balances (all accounts, or only the
-      late ones) and transaction days from from_date up to first_date, fetched by index probes.
+      late ones) and transaction days from from_date up to first_date, fetched by index probes;
+      balances only of days whose current owner (`accounts`) is recomputed from then.
     * crm_customer_days_kept_balance_values: the stored day values kept (rows with a balance). -#}
-{% macro customer_days_plan(balances, txn_days) -%}
+{% macro customer_days_plan(balances, txn_days, accounts) -%}
 {% if is_incremental() %}
 {%- set run = customer_days_run_dates(balances, txn_days) %}
 {%- call statement('customer_days_plan__plan') %}
@@ -187,6 +188,21 @@ using ({{ keys_by_day(refetched_keys, 'customer_id', run.first_date) }}) as prob
 where stored.balance_date = probe.day and stored.customer_id = any(probe.keys);
 reset enable_indexscan;
 {{ probe_indexes_only(false) }}
+{%- endcall %}
+
+{#- An earlier day belongs to this run only for the account's current owner, if that owner is
+    recomputed from then: a fetched account may have had another owner since. Filtered here, on
+    the fetched rows, so that the model does not match the day's balances against it. -#}
+{%- call statement('customer_days_plan__current_owners') %}
+delete from crm_customer_days_changed_balances as fetched
+where not exists (
+    select 1
+    from {{ accounts }} as accounts
+    inner join crm_customer_days_changed as changed on accounts.customer_id = changed.customer_id
+    where accounts.account_id = fetched.account_id
+      and fetched.balance_date >= changed.from_date
+);
+analyze crm_customer_days_changed_balances;
 {%- endcall %}
 
 {#- What the run recomputes, in the log: the numbers that explain a slow day. #}
