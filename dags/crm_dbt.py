@@ -37,7 +37,7 @@ DBT_EXECUTABLE = Path(os.environ.get("CRM_DBT_EXECUTABLE", Path(sys.executable).
 
 # Timed by the project's last plain build when there is one (Cosmos builds in a copy of the
 # project, whose target/ starts empty); else every node counts alike.
-dbt_schedule.install(target_dir() / "run_results.json")
+dbt_schedule.install(target_dir() / "run_results.json", dbt_threads())
 
 
 class PostgresProfileMapping(PostgresUserPasswordProfileMapping):

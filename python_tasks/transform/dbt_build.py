@@ -51,11 +51,11 @@ def target_dir() -> Path:
     return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
 
 
-def dbt_threads() -> int:
+def dbt_threads(profiles_dir: Path = DBT_PROJECT_DIR) -> int:
     """How many models the project's dbt profile builds at once."""
     import yaml
 
-    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["crm"]
+    profile = yaml.safe_load((profiles_dir / "profiles.yml").read_text())["crm"]
     return int(profile["outputs"][profile["target"]]["threads"])
 
 

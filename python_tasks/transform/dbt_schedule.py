@@ -7,17 +7,24 @@ a thread behind shallow side models and their tests: at 1M customers the next da
 ``int_customer_days`` (42 s, the longest node) waited 8.4 s behind a snapshot and
 ``dim_customer``, and the RM book waited behind the Pareto mart (docs/BENCHMARKS.md, session 14).
 
-Here a node's rank is the length of the slowest chain it starts: its own seconds plus the
-slowest chain of its children, each node timed by the previous build's ``run_results.json``
-(one second where unknown). Threads take the node with the longest chain first, so the critical
-path starts as soon as it can and side work fills the other threads. Which nodes run, and after
-what, is dbt's as before: only the choice among ready nodes changes.
+Two changes to dbt's queue, and only to the choice among ready nodes (which nodes run, and
+after what, stays dbt's):
+
+* A node's rank is the length of the slowest chain it starts: its own seconds plus the slowest
+  chain of its children, each node timed by the previous build's ``run_results.json`` (one
+  second where unknown).
+* A node is taken off the queue only when a thread is free. dbt hands every ready node to its
+  thread pool at once, where it waits first in, first out, so the rank decided nothing but ties.
+
+Threads then take the node with the longest chain first: the critical path starts as soon as
+it can, and side work fills the other threads.
 
 Used by ``python -m python_tasks.transform.dbt_cli`` (the plain build) and installed in the
 Airflow task that runs Cosmos' ``dbt build`` in process (dags/crm_dbt.py).
 """
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Mapping
@@ -55,8 +62,9 @@ def critical_path_scores(graph: nx.DiGraph, seconds: Mapping[str, float]) -> dic
     return {node: -round(total * 1000) for node, total in chain_seconds(graph, seconds).items()}
 
 
-def install(run_results: Path) -> bool:
-    """Make dbt's queue (this process) run the critical path first, timed by ``run_results``.
+def install(run_results: Path, threads: int) -> bool:
+    """Make dbt's queue (this process) run the critical path first, timed by ``run_results``,
+    for a build of ``threads`` threads.
 
     Returns False, and leaves dbt's own order, if this dbt has no queue scoring to replace.
     """
@@ -65,13 +73,28 @@ def install(run_results: Path) -> bool:
     except ImportError:
         log.warning("dbt.graph.queue not found: dbt keeps its own order (shallowest first)")
         return False
-    if not callable(getattr(GraphQueue, "_get_scores", None)):
-        log.warning("this dbt's GraphQueue has no _get_scores: dbt keeps its own order (shallowest first)")
+    if not all(callable(getattr(GraphQueue, name, None)) for name in ("_get_scores", "get")):
+        log.warning("this dbt's GraphQueue has no _get_scores or get: dbt keeps its own order (shallowest first)")
         return False
 
+    # Installed twice (the DAG module loads in several processes and tests): wrap dbt's own once.
+    dbt_own = getattr(GraphQueue._get_scores, "__wrapped__", GraphQueue._get_scores)
+
+    @functools.wraps(dbt_own)
     def _get_scores(queue: GraphQueue, graph: nx.DiGraph) -> dict[str, int]:
         # Read when the build starts, before it overwrites the file with its own results.
         return critical_path_scores(graph, node_seconds(run_results))
 
+    dbt_own_get = getattr(GraphQueue.get, "__wrapped__", GraphQueue.get)
+
+    @functools.wraps(dbt_own_get)
+    def get(queue: GraphQueue, block: bool = True, timeout: float | None = None):
+        # Only dbt's main loop takes nodes; every finished node notifies some_task_done.
+        with queue.some_task_done:
+            while len(queue.in_progress) >= threads:
+                queue.some_task_done.wait()
+        return dbt_own_get(queue, block, timeout)
+
     GraphQueue._get_scores = _get_scores  # type: ignore[method-assign]
+    GraphQueue.get = get  # type: ignore[method-assign]
     return True

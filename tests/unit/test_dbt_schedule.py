@@ -1,5 +1,6 @@
 """Critical path first: the order dbt's queue hands ready nodes to its threads."""
 import json
+import threading
 
 import networkx as nx
 import pytest
@@ -64,7 +65,8 @@ def _ready_order(graph: nx.DiGraph) -> list[str]:
 
 
 def test_installed_dbt_queue_hands_out_the_critical_path_first(tmp_path, monkeypatch):
-    monkeypatch.setattr(GraphQueue, "_get_scores", GraphQueue._get_scores)  # restored after the test
+    # dbt's own scoring for the baseline (importing the DAGs installs ours), restored after the test.
+    monkeypatch.setattr(GraphQueue, "_get_scores", getattr(GraphQueue._get_scores, "__wrapped__", GraphQueue._get_scores))
     graph = nx.DiGraph([("a_side", "a_side_child"), ("z_critical", "z_critical_child")])
     run_results = tmp_path / "run_results.json"
     run_results.write_text(json.dumps({"results": [
@@ -73,5 +75,43 @@ def test_installed_dbt_queue_hands_out_the_critical_path_first(tmp_path, monkeyp
     ]}))
     assert _ready_order(graph) == ["a_side", "z_critical"]  # dbt's own: same depth, by name
 
-    assert dbt_schedule.install(run_results)
+    assert dbt_schedule.install(run_results, threads=2)
     assert _ready_order(graph) == ["z_critical", "a_side"]
+    assert dbt_schedule.install(run_results, threads=2)  # again: still one layer over dbt's own
+    assert GraphQueue._get_scores.__wrapped__.__qualname__ == "GraphQueue._get_scores"
+    assert GraphQueue.get.__wrapped__.__qualname__ == "GraphQueue.get"
+
+
+class _Manifest:
+    """What GraphQueue.get asks of a manifest: the node, to tell a microbatch model."""
+
+    def expect(self, unique_id):
+        return unique_id
+
+
+def test_a_node_leaves_the_queue_only_when_a_thread_is_free(tmp_path, monkeypatch):
+    """dbt's main loop takes every ready node at once into its pool's first-in-first-out queue.
+    With one thread busy on `first`, the side node must stay in the queue until the thread is
+    free, so that `first`'s slow child, ready by then, goes ahead of it."""
+    for name in ("_get_scores", "get"):
+        monkeypatch.setattr(GraphQueue, name, getattr(getattr(GraphQueue, name), "__wrapped__", getattr(GraphQueue, name)))
+    run_results = tmp_path / "run_results.json"
+    run_results.write_text(json.dumps({"results": [
+        {"unique_id": "first", "execution_time": 5.0}, {"unique_id": "slow_child", "execution_time": 40.0},
+        {"unique_id": "side", "execution_time": 3.0},
+    ]}))
+    dbt_schedule.install(run_results, threads=1)
+    graph = nx.DiGraph([("first", "slow_child")])
+    graph.add_node("side")
+    queue = GraphQueue(graph, _Manifest(), set(graph))
+    assert queue.get() == "first"
+
+    taken = []
+    main_loop = threading.Thread(target=lambda: taken.append(queue.get()))
+    main_loop.start()
+    main_loop.join(timeout=0.3)
+    assert taken == []  # the one thread is busy: nothing leaves the queue
+
+    queue.mark_done("first")
+    main_loop.join(timeout=5)
+    assert taken == ["slow_child"]
