@@ -27,12 +27,16 @@ from __future__ import annotations
 import functools
 import json
 import logging
+import os
 from collections.abc import Mapping
 from pathlib import Path
 
 import networkx as nx
 
 log = logging.getLogger(__name__)
+
+#: Set to "off" to keep dbt's own order.
+CRITICAL_PATH_ENV = "CRM_DBT_CRITICAL_PATH"
 
 #: A node the previous build did not time (a new node, or no previous build).
 UNKNOWN_NODE_SECONDS = 1.0
@@ -66,8 +70,12 @@ def install(run_results: Path, threads: int) -> bool:
     """Make dbt's queue (this process) run the critical path first, timed by ``run_results``,
     for a build of ``threads`` threads.
 
-    Returns False, and leaves dbt's own order, if this dbt has no queue scoring to replace.
+    Returns False, and leaves dbt's own order, if ``CRM_DBT_CRITICAL_PATH=off`` (to compare, or
+    to rule this out) or this dbt has no queue scoring to replace.
     """
+    if os.environ.get(CRITICAL_PATH_ENV, "on").lower() == "off":
+        log.info("%s=off: dbt keeps its own order (shallowest first)", CRITICAL_PATH_ENV)
+        return False
     try:
         from dbt.graph.queue import GraphQueue
     except ImportError:

@@ -115,3 +115,11 @@ def test_a_node_leaves_the_queue_only_when_a_thread_is_free(tmp_path, monkeypatc
     queue.mark_done("first")
     main_loop.join(timeout=5)
     assert taken == ["slow_child"]
+
+
+def test_off_keeps_dbts_own_order(tmp_path, monkeypatch):
+    for name in ("_get_scores", "get"):
+        monkeypatch.setattr(GraphQueue, name, getattr(getattr(GraphQueue, name), "__wrapped__", getattr(GraphQueue, name)))
+    monkeypatch.setenv("CRM_DBT_CRITICAL_PATH", "off")
+    assert not dbt_schedule.install(tmp_path / "run_results.json", threads=2)
+    assert not hasattr(GraphQueue.get, "__wrapped__")
