@@ -10,9 +10,6 @@ The sensors start after the producer. A sensor that waits in a worker slot besid
 producer would tie a run that executes tasks one at a time (`dags test`) to the order the tasks
 happen to start in, and would take a slot the build itself can use.
 
-The producer's dbt runs in its task's process (dbtRunner), with the critical path first, as
-the plain build (python_tasks/transform/dbt_schedule.py): installed when this module loads.
-
 The task group is rendered from the dbt manifest (no dbt call at parse time). `crm run`
 refreshes the manifest with `dbt parse` before a run; in production the image build does.
 """
@@ -29,15 +26,10 @@ from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMappin
 
 from crm_common import WAREHOUSE_CONN_ID
 from python_tasks.config import DBT_PROJECT_DIR
-from python_tasks.transform import dbt_schedule
 from python_tasks.transform.dbt_build import AS_OF_DATE_ENV, dbt_threads, target_dir
 
 DBT_MANIFEST = Path(os.environ.get("CRM_DBT_MANIFEST") or target_dir() / "manifest.json")
 DBT_EXECUTABLE = Path(os.environ.get("CRM_DBT_EXECUTABLE", Path(sys.executable).with_name("dbt")))
-
-# Timed by the project's last plain build when there is one (Cosmos builds in a copy of the
-# project, whose target/ starts empty); else every node counts alike.
-dbt_schedule.install(target_dir() / "run_results.json", dbt_threads())
 
 
 class PostgresProfileMapping(PostgresUserPasswordProfileMapping):

@@ -51,22 +51,22 @@ def target_dir() -> Path:
     return Path(os.environ.get("DBT_TARGET_PATH") or DBT_PROJECT_DIR / "target")
 
 
-def dbt_threads(profiles_dir: Path = DBT_PROJECT_DIR) -> int:
+def dbt_threads() -> int:
     """How many models the project's dbt profile builds at once."""
     import yaml
 
-    profile = yaml.safe_load((profiles_dir / "profiles.yml").read_text())["crm"]
+    profile = yaml.safe_load((DBT_PROJECT_DIR / "profiles.yml").read_text())["crm"]
     return int(profile["outputs"][profile["target"]]["threads"])
 
 
-def dbt_command() -> list[str]:
-    """dbt's CLI, with the critical path first (python_tasks/transform/dbt_schedule.py)."""
-    return [sys.executable, "-m", "python_tasks.transform.dbt_cli"]
+def dbt_executable() -> str:
+    candidate = Path(sys.executable).with_name("dbt")
+    return str(candidate) if candidate.exists() else "dbt"
 
 
 def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
             project_dir: Path = DBT_PROJECT_DIR, target_path: Path | None = None) -> subprocess.CompletedProcess:
-    cmd = [*dbt_command(), "--no-use-colors", *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     env = dbt_env(dsn)
     if as_of_date is not None:
         # An env var, not --vars: a changed var makes dbt parse the whole project again.
