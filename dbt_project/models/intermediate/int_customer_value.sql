@@ -1,13 +1,28 @@
--- The value of every (not erased) customer as of the build date, one row per customer: what the
--- tier rules grade and the Pareto mart ranks. mart_customer_value adds the RFM scores for BI,
--- beside the tier rules rather than before them: their three million-row sorts and the wide
--- logged table are off the path from the daily balances to the tiers.
-with customers as (
-    select * from {{ ref('stg_corebank__customers') }}
+-- The value of every (not erased) customer as of the build date, one row per customer: every
+-- trailing-window figure (balances with AUM as an average daily balance, last-day exposures and
+-- trend; transaction behaviour for RFM, digital share and fading; the annualised profit
+-- contribution with its parts) and the value built on them (risk signals, retention, predicted
+-- profit, lifetime value). The tier rules grade it and the Pareto mart ranks it;
+-- mart_customer_value adds the RFM scores for BI beside the tier rules rather than before them:
+-- their three million-row sorts and the wide logged table are off the path to the tiers.
+-- Each window figure is the difference of two running totals of int_customer_days, read on the
+-- few dates that bound the windows and their halves: the cost follows the number of customers,
+-- not the days. Each bound date is read once (four reads of a million rows at 1M customers).
+-- One model, not the window figures and then the value: the daily build's path to the tiers
+-- then writes, reads and tests one million-row table fewer (docs/BENCHMARKS.md, session 15).
+{{ config(pre_hook="{{ read_dates_by_index() }}", post_hook="{{ read_dates_by_index(false) }}") }}
+
+with bounds as (
+    select * from {{ ref('int_window_bounds') }}
 ),
 
-windows as (
-    select * from {{ ref('int_customer_windows') }}
+days as not materialized (
+    -- Read through the balance_date index on each bound, never scanned whole.
+    select * from {{ ref('int_customer_days') }}
+),
+
+customers as (
+    select * from {{ ref('stg_corebank__customers') }}
 ),
 
 relationship as (
@@ -16,6 +31,131 @@ relationship as (
 
 params as (
     select parameter, value from {{ ref('value_model_parameters') }}
+),
+
+at_end as (
+    select * from days where balance_date = {{ as_of_date() }}
+),
+
+before_window as (
+    select * from days where balance_date = (select before_window from bounds)
+),
+
+at_half as (
+    select * from days where balance_date = (select earlier_half_end from bounds)
+),
+
+before_aum_window as (
+    select * from days where balance_date = (select before_aum_window from bounds)
+),
+
+windowed as (
+    -- A customer without a row on a bound had not started yet: running totals of zero.
+    select
+        at_end.customer_id,
+        at_end.last_txn_date,
+        at_end.deposit_day_cny,
+        at_end.wealth_day_cny,
+        at_end.loan_day_cny,
+        at_end.cum_aum_cny - coalesce(before_aum_window.cum_aum_cny, 0) as aum_sum_cny,
+        at_end.cum_balance_days - coalesce(before_window.cum_balance_days, 0) as balance_days,
+        coalesce(at_half.cum_aum_cny, 0) - coalesce(before_window.cum_aum_cny, 0) as earlier_aum_sum_cny,
+        coalesce(at_half.cum_balance_days, 0) - coalesce(before_window.cum_balance_days, 0) as earlier_days,
+        at_end.cum_aum_cny - coalesce(at_half.cum_aum_cny, 0) as recent_aum_sum_cny,
+        at_end.cum_balance_days - coalesce(at_half.cum_balance_days, 0) as recent_days,
+        at_end.cum_txn_count - coalesce(before_window.cum_txn_count, 0) as txn_count,
+        at_end.cum_digital_txn_count - coalesce(before_window.cum_digital_txn_count, 0) as digital_txn_count,
+        at_end.cum_monetary_cny - coalesce(before_window.cum_monetary_cny, 0) as monetary_cny,
+        coalesce(at_half.cum_txn_count, 0) - coalesce(before_window.cum_txn_count, 0) as earlier_txn_count,
+        at_end.cum_txn_count - coalesce(at_half.cum_txn_count, 0) as recent_txn_count,
+        -- Annual rates summed over the customer's days in the window: divided once by the days
+        -- observed below.
+        at_end.cum_interest_margin_cny - coalesce(before_window.cum_interest_margin_cny, 0) as interest_margin_cny,
+        at_end.cum_wealth_fee_cny - coalesce(before_window.cum_wealth_fee_cny, 0) as wealth_fee_cny,
+        at_end.cum_account_cost_cny - coalesce(before_window.cum_account_cost_cny, 0) as account_cost_cny,
+        at_end.cum_fee_income_cny - coalesce(before_window.cum_fee_income_cny, 0) as window_fee_income_cny,
+        at_end.cum_channel_cost_cny - coalesce(before_window.cum_channel_cost_cny, 0) as window_channel_cost_cny
+    from at_end
+    left join before_window on at_end.customer_id = before_window.customer_id
+    left join at_half on at_end.customer_id = at_half.customer_id
+    left join before_aum_window on at_end.customer_id = before_aum_window.customer_id
+),
+
+subjects as (
+    -- Balance figures and profit only for customers with a balance somewhere in the activity
+    -- window; transaction figures only for those who transacted in it. Null otherwise: the
+    -- customer has no such figure, and int_customer_value says what that means.
+    select
+        windowed.*,
+        windowed.balance_days > 0 as has_balance_in_window,
+        windowed.txn_count > 0 as has_txn_in_window,
+        bounds.days_observed
+    from windowed
+    cross join bounds
+    where windowed.balance_days > 0 or windowed.txn_count > 0
+),
+
+figures as (
+    select
+        customer_id,
+        has_balance_in_window,
+        has_txn_in_window,
+        days_observed,
+        -- Days without a balance (account not yet open, or all closed) count as zero balance.
+        aum_sum_cny / least({{ var('aum_window_days') }}, days_observed)::numeric as aum_cny,
+        deposit_day_cny as deposit_balance_cny,
+        wealth_day_cny as wealth_balance_cny,
+        loan_day_cny as loan_exposure_cny,
+        -- Trend: average AUM of the recent half of the observed window over the earlier half,
+        -- each over the days the customer held a balance.
+        (recent_aum_sum_cny / nullif(recent_days, 0))
+            / nullif(earlier_aum_sum_cny / nullif(earlier_days, 0), 0) - 1 as balance_trend_pct,
+        -- Days between the midpoints of the two halves: the span the trend was measured over.
+        greatest(days_observed / 2.0, 1) as trend_span_days,
+        round(interest_margin_cny / days_observed, 2) as net_interest_margin_cny,
+        round((wealth_fee_cny + case when has_txn_in_window then window_fee_income_cny else 0 end * 365)
+              / days_observed, 2) as fee_income_cny,
+        round((account_cost_cny + case when has_txn_in_window then window_channel_cost_cny else 0 end * 365)
+              / days_observed, 2) as cost_to_serve_cny,
+        last_txn_date,
+        txn_count,
+        monetary_cny,
+        digital_txn_count::numeric / nullif(txn_count, 0) as digital_share,
+        -- Fading: share of activity lost between the earlier and the recent half of the window.
+        -- No transaction in the recent half is a 100% decline, not an unknown one.
+        1 - recent_txn_count::numeric / nullif(earlier_txn_count, 0) as activity_decline_pct
+    from subjects
+),
+
+windows as (
+    -- The window figures of a customer with a balance or a transaction in the activity window.
+    select
+        customer_id,
+        days_observed,
+        case when has_balance_in_window then aum_cny end as aum_cny,
+        case when has_balance_in_window then deposit_balance_cny end as deposit_balance_cny,
+        case when has_balance_in_window then wealth_balance_cny end as wealth_balance_cny,
+        case when has_balance_in_window then loan_exposure_cny end as loan_exposure_cny,
+        case when has_balance_in_window then balance_trend_pct end as balance_trend_pct,
+        -- The trend compounded to a year, bounded: a 30-day blip must not project a hundredfold.
+        -- No trend (no earlier-half balance to compare with), no projection: greatest() skips
+        -- nulls, so without the guard a missing trend would read as -99%. In double precision:
+        -- numeric power() with a fractional exponent costs ~10 us a row.
+        case when has_balance_in_window and balance_trend_pct is not null then
+            least(3, greatest(-1, power((1 + greatest(balance_trend_pct, -0.99))::float8,
+                                        (365.0 / trend_span_days)::float8) - 1))::numeric
+        end as balance_growth_annualised,
+        case when has_balance_in_window then net_interest_margin_cny end as net_interest_margin_cny,
+        case when has_balance_in_window then fee_income_cny end as fee_income_cny,
+        case when has_balance_in_window then cost_to_serve_cny end as cost_to_serve_cny,
+        case when has_balance_in_window then net_interest_margin_cny + fee_income_cny - cost_to_serve_cny
+        end as profit_contribution_cny,
+        case when has_txn_in_window then last_txn_date end as last_txn_date,
+        case when has_txn_in_window then txn_count end as frequency_90d,
+        case when has_txn_in_window then monetary_cny end as monetary_90d,
+        case when has_txn_in_window then digital_share end as digital_share,
+        case when has_txn_in_window then activity_decline_pct end as activity_decline_pct
+    from figures
 ),
 
 joined as (
