@@ -4,13 +4,19 @@
     sequential scan; at 1M customers the balance windows (now part of int_customer_value) took
     11.0 s that way, 5.3 s by index (activity 5.9 s, 3.3 s). A table without an index is still
     scanned.
+    No nested loops either: the planner joined the dates of the earlier bounds to the build date
+    by a million index probes each (about 1.7 s a bound at 1M customers), where hashing the
+    bound's rows, read once by the bitmap scan, takes 0.4 s; the model's query went from 11.2 s
+    to 9.6 s (docs/BENCHMARKS.md, session 15).
     read_dates_by_index(false) puts the settings back (post-hook). -#}
 {% macro read_dates_by_index(on=true) -%}
 {% if on -%}
 set enable_seqscan = off;
+set enable_nestloop = off;
 set effective_io_concurrency = 64;
 {%- else -%}
 reset enable_seqscan;
+reset enable_nestloop;
 reset effective_io_concurrency;
 {%- endif %}
 {%- endmacro %}
