@@ -116,6 +116,18 @@ def _load_and_build(source: str, warehouse: str, landing, day: date) -> None:
     build(warehouse, day)
 
 
+#: The customer whose profile the core system changes on D (the synthetic bank changes about
+#: one profile in 400 a day, so 300 customers over two days may show none).
+CHANGED_CUSTOMER = "C10000007"
+
+
+def _change_a_profile(source: str, day: date) -> None:
+    with psycopg.connect(source) as conn:
+        conn.execute("update core.customers set occupation = 'changed on D', "
+                     "updated_at = (%s::date + time '12:00') at time zone 'Asia/Shanghai' where customer_id = %s",
+                     (day, CHANGED_CUSTOMER))
+
+
 @pytest.fixture(scope="module")
 def bank(pg_admin_dsn, tmp_path_factory) -> Bank:
     landing = tmp_path_factory.mktemp("landing")
@@ -131,6 +143,7 @@ def bank(pg_admin_dsn, tmp_path_factory) -> Bank:
         _load_and_build(source, warehouse, landing, D_PREV)
         first_build_rerun_diff = _changed_rows(warehouse, built)
         after_prev = _state(warehouse)
+        _change_a_profile(source, D)
         _load_and_build(source, warehouse, landing, D)
         after_d = _state(warehouse)
         _load_and_build(source, warehouse, landing, D)  # a re-run of the same date
@@ -511,6 +524,28 @@ def test_customer_numbers_of_one_person_resolve_to_one_person_id(bank):
         first = group.sort_values(["onboarded_on", "customer_id"]).customer_id.iloc[0]
         assert (group.primary_customer_id == first).all()
     assert merged.groupby("resident_id").person_id.nunique().max() == 1
+
+
+def test_profile_snapshot_holds_each_version_current_at_a_build(bank):
+    """SCD2: one version per customer and current version at each build (D-1, its re-run, D and
+    its re-run), from raw, and the latest one open. The feed of each build is only the batches
+    the snapshot has not captured and the build date's own: a version left out would be missing
+    here, a batch fed twice would be a duplicate."""
+    raw = frame(bank.warehouse, "select customer_id, updated_at, _loaded_at, _logical_date from raw.corebank__customers")
+    current = []
+    for build_date in (D_PREV, D):
+        batches = raw[raw._logical_date <= build_date]
+        current.append(latest(batches, ["customer_id"])[["customer_id", "updated_at"]])
+    expected = pd.concat(current).drop_duplicates().sort_values(["customer_id", "updated_at"]).reset_index(drop=True)
+    snap = frame(bank.warehouse, "select customer_id, dbt_valid_from as updated_at, dbt_valid_to "
+                                 "from snapshots.snap_customer_profile where dbt_scd_id <> 'planted' "
+                                 "order by customer_id, dbt_valid_from")
+    assert (expected.customer_id == CHANGED_CUSTOMER).sum() == 2
+    pd.testing.assert_frame_equal(snap[["customer_id", "updated_at"]].reset_index(drop=True), expected,
+                                  check_dtype=False)
+    open_versions = snap[snap.dbt_valid_to.isna()]
+    assert open_versions.customer_id.is_unique
+    assert len(open_versions) == raw.customer_id.nunique()
 
 
 def test_erased_customers_keep_no_personal_data_in_history_or_dimension(bank):
