@@ -84,7 +84,7 @@ windowed as (
 subjects as (
     -- Balance figures and profit only for customers with a balance somewhere in the activity
     -- window; transaction figures only for those who transacted in it. Null otherwise: the
-    -- customer has no such figure, and int_customer_value says what that means.
+    -- customer has no such figure, and `joined` below says what that means.
     select
         windowed.*,
         windowed.balance_days > 0 as has_balance_in_window,
@@ -131,7 +131,6 @@ windows as (
     -- The window figures of a customer with a balance or a transaction in the activity window.
     select
         customer_id,
-        days_observed,
         case when has_balance_in_window then aum_cny end as aum_cny,
         case when has_balance_in_window then deposit_balance_cny end as deposit_balance_cny,
         case when has_balance_in_window then wealth_balance_cny end as wealth_balance_cny,
