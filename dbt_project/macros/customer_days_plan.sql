@@ -6,20 +6,25 @@
     * crm_customer_days_plan: first_date, the day every customer is recomputed from: the day
       after the last stored day, or the first new batch's date if earlier (a re-run of a date);
       batch_date, the batch stamped on the rows written.
-    * crm_customer_days_changed(customer_id, from_date, refetch_balances): customers
-      recomputed from an earlier day than first_date: from the date of a late balance or
-      transaction; from the first stored day when one of their accounts moved to another owner or product (every owner it ever
-      had), a product they hold changed, or an account's record arrived after balances that
-      needed it: a day is valued with today's records, as a full rebuild would value it. (A
-      customer record that arrives late needs nothing: the model values a customer's days
-      without it.) Any other change to a customer's record leaves their balances as they are
-      (erasure is the post-hook's).
+    * crm_customer_days_late(customer_id, from_date, refetch_balances): customers with data
+      for a day before first_date, from the earliest such day: the date of a late balance or
+      transaction; from the first stored day when one of their accounts moved to another owner
+      or product (every owner it ever had), a product they hold changed, or an account's record
+      arrived after balances that needed it: a day is valued with today's records, as a full
+      rebuild would value it. (A customer record that arrives late needs nothing: the model
+      values a customer's days without it.) Any other change to a customer's record leaves
+      their balances as they are (erasure is the post-hook's).
       A late transaction or a late account record changes no stored balance value: those
       customers (refetch_balances false) keep their stored day values and add the late
       accounts' balances; the rest refetch all their balances.
+    * Split in two: crm_customer_days_corrected, late customers who keep their day values and
+      have a stored row on from_date: their stored rows stay, their late days become correction
+      rows (customer_day_corrections.sql); crm_customer_days_changed, the others, rewritten
+      from from_date.
     * crm_customer_days_changed_balances / _txn_days: the balances (all accounts, or only the
       late ones) and transaction days from from_date up to first_date, fetched by index probes;
-      balances only of days whose current owner (`accounts`) is recomputed from then.
+      balances only of days whose current owner (`accounts`) is rewritten from then (those of
+      corrected owners go to crm_customer_days_corrected_balances).
     * crm_customer_days_kept_balance_values: the stored day values kept (rows with a balance). -#}
 {% macro customer_days_plan(balances, txn_days, accounts) -%}
 {% if is_incremental() %}
@@ -111,12 +116,41 @@ from reasons
 where customer_id is not null and from_date < {{ run.first_date }};
 {%- endcall %}
 
-{%- call statement('customer_days_plan__changed') %}
-drop table if exists pg_temp.crm_customer_days_changed;
-create temporary table crm_customer_days_changed as
+{%- call statement('customer_days_plan__late') %}
+drop table if exists pg_temp.crm_customer_days_late;
+create temporary table crm_customer_days_late as
 select customer_id, min(from_date) as from_date, bool_or(refetch_balances) as refetch_balances
 from crm_customer_days_reasons
 group by customer_id;
+analyze crm_customer_days_late;
+{%- endcall %}
+
+{#- Corrected (customer_day_corrections.sql) or rewritten from the late day: a customer who
+    keeps their stored day values and has a stored row on the late day is corrected. -#}
+{%- call statement('customer_days_plan__corrected') %}
+{{ probe_indexes_only() }}
+drop table if exists pg_temp.crm_customer_days_corrected;
+create temporary table crm_customer_days_corrected as
+select found.customer_id, probe.from_date
+from (
+    select from_date, array_agg(customer_id) as keys
+    from crm_customer_days_late
+    where not refetch_balances
+    group by from_date
+) as probe
+cross join lateral (
+    select stored.customer_id from {{ this }} as stored
+    where stored.balance_date = probe.from_date and stored.customer_id = any(probe.keys)
+) as found;
+{{ probe_indexes_only(false) }}
+analyze crm_customer_days_corrected;
+drop table if exists pg_temp.crm_customer_days_changed;
+create temporary table crm_customer_days_changed as
+select late.*
+from crm_customer_days_late as late
+where not exists (
+    select 1 from crm_customer_days_corrected as corrected where corrected.customer_id = late.customer_id
+);
 analyze crm_customer_days_changed;
 {%- endcall %}
 
@@ -125,15 +159,15 @@ drop table if exists pg_temp.crm_customer_days_changed_accounts;
 create temporary table crm_customer_days_changed_accounts as
 -- Customers whose balances are refetched: every account they hold or held (the model values
 -- each day with today's owner). The others: only their late-arriving accounts.
-select accounts.account_id, changed.from_date
-from crm_customer_days_changed as changed
-inner join {{ source('corebank', 'accounts') }} as accounts on changed.customer_id = accounts.customer_id
-where changed.refetch_balances
+select accounts.account_id, late.from_date
+from crm_customer_days_late as late
+inner join {{ source('corebank', 'accounts') }} as accounts on late.customer_id = accounts.customer_id
+where late.refetch_balances
 union
-select reasons.late_account_id, changed.from_date
-from crm_customer_days_changed as changed
-inner join crm_customer_days_reasons as reasons on changed.customer_id = reasons.customer_id
-where not changed.refetch_balances and reasons.late_account_id is not null;
+select reasons.late_account_id, late.from_date
+from crm_customer_days_late as late
+inner join crm_customer_days_reasons as reasons on late.customer_id = reasons.customer_id
+where not late.refetch_balances and reasons.late_account_id is not null;
 analyze crm_customer_days_changed_accounts;
 {%- endcall %}
 
@@ -194,21 +228,44 @@ reset enable_indexscan;
     recomputed from then: a fetched account may have had another owner since. Filtered here, on
     the fetched rows, so that the model does not match the day's balances against it. -#}
 {%- call statement('customer_days_plan__current_owners') %}
-delete from crm_customer_days_changed_balances as fetched
-where not exists (
+drop table if exists pg_temp.crm_customer_days_corrected_balances;
+create temporary table crm_customer_days_corrected_balances as
+select * from crm_customer_days_changed_balances where false;
+with not_rewritten as (
+    delete from crm_customer_days_changed_balances as fetched
+    where not exists (
+        select 1
+        from {{ accounts }} as accounts
+        inner join crm_customer_days_changed as changed on accounts.customer_id = changed.customer_id
+        where accounts.account_id = fetched.account_id
+          and fetched.balance_date >= changed.from_date
+    )
+    returning fetched.*
+)
+-- The late accounts' balances of corrected customers, for their corrections.
+insert into crm_customer_days_corrected_balances
+select not_rewritten.*
+from not_rewritten
+where exists (
     select 1
     from {{ accounts }} as accounts
-    inner join crm_customer_days_changed as changed on accounts.customer_id = changed.customer_id
-    where accounts.account_id = fetched.account_id
-      and fetched.balance_date >= changed.from_date
+    inner join crm_customer_days_corrected as corrected on accounts.customer_id = corrected.customer_id
+    where accounts.account_id = not_rewritten.account_id
+      and not_rewritten.balance_date >= corrected.from_date
 );
 analyze crm_customer_days_changed_balances;
+analyze crm_customer_days_corrected_balances;
 {%- endcall %}
+
+{{ correct_customer_days(txn_days, run) }}
 
 {#- What the run recomputes, in the log: the numbers that explain a slow day. #}
 {%- call statement('customer_days_plan__sizes', fetch_result=True) %}
 select
-    (select count(*) from crm_customer_days_changed) as customers,
+    (select count(*) from crm_customer_days_corrected) as corrected_customers,
+    (select count(*) from {{ customer_day_corrections_relation(this) }}
+     where absorbed_from = {{ run.first_date }}) as corrections,
+    (select count(*) from crm_customer_days_changed) as rewritten_customers,
     (select count(*) from crm_customer_days_changed where refetch_balances) as refetching_balances,
     (select count(*) from crm_customer_days_changed_accounts) as accounts,
     (select count(*) from crm_customer_days_changed_balances) as balances_fetched,
@@ -218,7 +275,7 @@ select
 {%- set sizes = load_result('customer_days_plan__sizes').table %}
 {%- set counted = [] %}
 {%- for name, value in zip(sizes.column_names, sizes.rows[0]) %}{% do counted.append(name ~ ' ' ~ value) %}{% endfor %}
-{{- log('int_customer_days recomputes from earlier days: ' ~ counted | join(', '), info=True) }}
+{{- log('int_customer_days late data: ' ~ counted | join(', '), info=True) }}
 
 {%- call statement('customer_days_plan__delete_from_first_date') %}
 delete from {{ this }} where balance_date >= {{ run.first_date }};

@@ -4,8 +4,11 @@
 -- so the daily build reads one new day, not the whole window.
 --
 -- Incremental (plan in macros/customer_days_plan.sql): every customer is recomputed from the
--- first new day, carried on from the stored running totals of the day before; a customer with a
--- late balance or transaction, or whose accounts moved, from that earlier day. Rows stay dense: a
+-- first new day, carried on from the stored running totals of the day before. A late transaction
+-- or late account record adds a correction row for its day instead of rewriting the customer's
+-- later days (macros/customer_day_corrections.sql: readers of an earlier date add the corrections
+-- it lacks; the day carried on from includes them); a customer with a late balance, or whose
+-- accounts moved, is rewritten from that earlier day. Rows stay dense: a
 -- customer whose accounts have all closed keeps a row a day with zeros, so a running total can be
 -- read on any date. Rates and costs of a day are those of the seeds when the day was built: after
 -- changing product_economics or channel_costs, rebuild with --full-refresh.
@@ -18,8 +21,11 @@
         unlogged=false,
         incremental_strategy='append',
         unique_key=['balance_date', 'customer_id'],
-        pre_hook="{{ customer_days_plan(ref('fct_daily_balances'), ref('int_customer_txn_days'),
-                                        ref('stg_corebank__accounts')) }}",
+        pre_hook=[
+            "{{ ensure_customer_day_corrections() }}",
+            "{{ customer_days_plan(ref('fct_daily_balances'), ref('int_customer_txn_days'),
+                                   ref('stg_corebank__accounts')) }}",
+        ],
         on_schema_change='fail',
         indexes=[
             {'columns': ['balance_date', 'customer_id'], 'unique': true},
@@ -28,6 +34,7 @@
         post_hook=[
             "{{ erase_customer_days('balance_date',
                 'select previous_batch_date from crm_customer_days_plan') }}",
+            "{{ erase_customer_day_corrections() }}",
             "{{ analyze_new_day(['balance_date', '_logical_date']) }}",
         ],
     )
@@ -72,26 +79,13 @@ txn_days as (
     {% endif %}
 ),
 
-accounts as (
-    select * from {{ ref('stg_corebank__accounts') }}
-),
-
-products as (
-    select * from {{ ref('stg_corebank__products') }}
-),
-
-economics as (
-    select * from {{ ref('product_economics') }}
-),
-
 erased_customers as (
-    -- A customer whose record has not arrived yet is valued all the same: the marts start from
-    -- known customers, and their days are ready when the record comes (no recompute then).
     select customer_id from {{ ref('stg_corebank__customers') }} where is_erased
 ),
 
 recomputed_customers as (
-    -- Who may have rows before first_date in this run, and from which day.
+    -- Who may have rows before first_date in this run, and from which day: the customers
+    -- rewritten from a late day (corrected customers carry on from the day before).
     {% if is_incremental() %}
     select customer_id, from_date from crm_customer_days_changed
     {% else %}
@@ -99,61 +93,10 @@ recomputed_customers as (
     {% endif %}
 ),
 
-account_days as (
-    select
-        accounts.customer_id,
-        balances.balance_date,
-        economics.balance_side,
-        balances.balance_cny,
-        -- Margin against the funds-transfer-pricing rate, as a yearly figure for the day's
-        -- balance: deposits earn FTP minus what the bank pays, loans what the customer pays
-        -- minus FTP, wealth a fee. Annual figures are summed and divided once by the days
-        -- observed downstream: summing daily fractions first would truncate half cents.
-        case economics.balance_side
-            when 'deposit' then balances.balance_cny * (economics.ftp_rate - products.customer_rate)
-            when 'loan' then balances.balance_cny * (products.customer_rate - economics.ftp_rate)
-            when 'wealth' then balances.balance_cny * economics.wealth_fee_rate
-        end as annual_margin_cny,
-        economics.annual_account_cost_cny
-    from balances
-    inner join accounts on balances.account_id = accounts.account_id
-    inner join products on accounts.product_code = products.product_code
-    inner join economics on products.product_type = economics.product_type
-    left join erased_customers on accounts.customer_id = erased_customers.customer_id
+balance_values as (
     -- Earlier days fetched by the pre-hook are already only those of recomputed owners: the
     -- day's 2.3M balances (at 1M customers) are not matched against them here.
-    where erased_customers.customer_id is null
-),
-
-balance_values as (
-    select
-        customer_id,
-        balance_date,
-        deposit_day_cny + wealth_day_cny as aum_day_cny,
-        deposit_day_cny,
-        wealth_day_cny,
-        loan_day_cny,
-        annual_interest_margin_cny,
-        annual_wealth_fee_cny,
-        annual_account_cost_cny
-    from (
-        -- FILTER, not sum(case ... else 0): each account-day feeds only the sums of its side
-        -- (three numeric additions instead of seven), and AUM is added once per customer. At
-        -- 200,000 customers the day's hash table took 315 MB instead of 512 MB, the model
-        -- 8.0-8.7 s instead of 11.1-11.2 s (docs/BENCHMARKS.md, session 11).
-        select
-            customer_id,
-            balance_date,
-            coalesce(sum(balance_cny) filter (where balance_side = 'deposit'), 0) as deposit_day_cny,
-            coalesce(sum(balance_cny) filter (where balance_side = 'wealth'), 0) as wealth_day_cny,
-            coalesce(sum(balance_cny) filter (where balance_side = 'loan'), 0) as loan_day_cny,
-            coalesce(sum(annual_margin_cny) filter (where balance_side in ('deposit', 'loan')), 0)
-                as annual_interest_margin_cny,
-            coalesce(sum(annual_margin_cny) filter (where balance_side = 'wealth'), 0) as annual_wealth_fee_cny,
-            sum(annual_account_cost_cny) as annual_account_cost_cny
-        from account_days
-        group by customer_id, balance_date
-    ) as sums
+    {{ customer_balance_values('balances') }}
 ),
 
 txn_values as (
@@ -166,18 +109,22 @@ txn_values as (
 
 {% if is_incremental() %}
 carried_day_before as (
-    -- Running totals on the day before first_date. The pre-hook deleted every row from a
-    -- recomputed customer's from_date on, so only the other customers have one.
-    select * from {{ this }}
-    where balance_date = {{ run.first_date }} - 1
+    -- Running totals on the day before first_date, with the corrections they lack. The
+    -- pre-hook deleted every row from a recomputed customer's from_date on, so only the other
+    -- customers have one.
+    select {{ carried_running_totals('stored', 'absorbed') }}
+    from {{ this }} as stored
+    left join crm_customer_days_absorbed as absorbed on stored.customer_id = absorbed.customer_id
+    where stored.balance_date = {{ run.first_date }} - 1
 ),
 
 carried_recomputed as (
-    select stored.*
+    select {{ carried_running_totals('stored', 'absorbed') }}
     from recomputed_customers
     inner join {{ this }} as stored
         on stored.customer_id = recomputed_customers.customer_id
        and stored.balance_date = recomputed_customers.from_date - 1
+    left join crm_customer_days_absorbed as absorbed on stored.customer_id = absorbed.customer_id
 ),
 {% endif %}
 

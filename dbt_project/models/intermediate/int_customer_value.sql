@@ -7,7 +7,8 @@
 -- their three million-row sorts and the wide logged table are off the path to the tiers.
 -- Each window figure is the difference of two running totals of int_customer_days, read on the
 -- few dates that bound the windows and their halves: the cost follows the number of customers,
--- not the days. Each bound date is read once (four reads of a million rows at 1M customers).
+-- not the days. Each bound date is read once (four reads of a million rows at 1M customers), an
+-- earlier one with the late corrections its stored totals lack (customer_day_corrections.sql).
 -- One model, not the window figures and then the value: the daily build's path to the tiers
 -- then writes, reads and tests one million-row table fewer (docs/BENCHMARKS.md, session 15).
 {{ config(pre_hook="{{ read_dates_by_index() }}", post_hook="{{ read_dates_by_index(false) }}") }}
@@ -38,15 +39,15 @@ at_end as (
 ),
 
 before_window as (
-    select * from days where balance_date = (select before_window from bounds)
+    {{ customer_days_on('days', '(select before_window from bounds)') }}
 ),
 
 at_half as (
-    select * from days where balance_date = (select earlier_half_end from bounds)
+    {{ customer_days_on('days', '(select earlier_half_end from bounds)') }}
 ),
 
 before_aum_window as (
-    select * from days where balance_date = (select before_aum_window from bounds)
+    {{ customer_days_on('days', '(select before_aum_window from bounds)') }}
 ),
 
 windowed as (

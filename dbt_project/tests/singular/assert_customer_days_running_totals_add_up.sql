@@ -6,7 +6,8 @@ with today as (
 ),
 
 yesterday as (
-    select * from {{ ref('int_customer_days') }} where balance_date = {{ as_of_date() }} - 1
+    -- With the late corrections yesterday's stored totals lack: today's carry them on.
+    {{ customer_days_on(ref('int_customer_days'), as_of_date() ~ ' - 1') }}
 )
 
 select today.customer_id
