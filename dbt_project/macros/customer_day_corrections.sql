@@ -79,6 +79,12 @@ truncate {{ corrections }};
 {%- endmacro %}
 
 
+{#- The running totals kept as counts (bigint): their sums of corrections are cast back. -#}
+{% macro customer_day_counts() -%}
+{{ return(['cum_balance_days', 'cum_txn_count', 'cum_digital_txn_count']) }}
+{%- endmacro %}
+
+
 {#- The running totals of int_customer_days on one date (`date_sql`, a scalar), each with the
     corrections it lacks. `days` is the relation or CTE the stored rows are read from. Only the
     running totals and the key: the day values of an earlier date are not read downstream. -#}
@@ -95,7 +101,7 @@ left join (
     select
         customer_id,
         {%- for cum, delta in totals.items() %}
-        sum({{ delta }}){{ '::bigint' if delta in ('balance_day_delta', 'txn_count', 'digital_txn_count') }} as {{ cum }}{{ ',' if not loop.last }}
+        sum({{ delta }}){{ '::bigint' if cum in customer_day_counts() }} as {{ cum }}{{ ',' if not loop.last }}
         {%- endfor %}
     {%- if model.resource_type == 'unit_test' %}
     -- A unit test's fixture of int_customer_days stands alone: no corrections.
@@ -137,14 +143,16 @@ from {{ corrections }} as corrections
 inner join crm_customer_days_changed as changed on corrections.customer_id = changed.customer_id
 where not changed.refetch_balances
   and corrections.correction_date >= changed.from_date
+  -- From first_date on, every customer's days are valued from the facts again.
+  and corrections.correction_date < {{ run.first_date }}
   and corrections.adds_balance;
 analyze crm_customer_days_kept_balance_values;
+-- A correction implies absorbed_from > correction_date: the index on absorbed_from finds them.
 delete from {{ corrections }} as corrections
-where (corrections.absorbed_from > {{ run.first_date }} and corrections.correction_date >= {{ run.first_date }})
-   or exists (
-       select 1 from crm_customer_days_changed as changed
-       where changed.customer_id = corrections.customer_id and corrections.correction_date >= changed.from_date
-   );
+where corrections.absorbed_from > {{ run.first_date }} and corrections.correction_date >= {{ run.first_date }};
+delete from {{ corrections }} as corrections
+using crm_customer_days_changed as changed
+where changed.customer_id = corrections.customer_id and corrections.correction_date >= changed.from_date;
 update {{ corrections }} set absorbed_from = {{ run.first_date }} where absorbed_from > {{ run.first_date }};
 update {{ corrections }} as corrections
 set absorbed_from = changed.from_date
@@ -160,7 +168,8 @@ with late_balances as (
 ),
 
 late_txn_days as (
-    -- The customer-days int_customer_txn_days recomputed for late transactions, whole.
+    -- The customer-days int_customer_txn_days recomputed for late transactions: whole days, the
+    -- delta is taken below against what the day holds.
     select txn_days.*
     from {{ txn_days }} as txn_days
     inner join crm_customer_days_corrected as corrected on txn_days.customer_id = corrected.customer_id
@@ -210,10 +219,13 @@ cross join lateral (
 analyze crm_customer_days_correction_stored;
 {%- endcall %}
 
+{%- set correction_columns = ['customer_id', 'correction_date', 'absorbed_from', 'adds_balance',
+                              'balance_day_delta'] + day_values + txn_values + ['has_txn', '_logical_date'] %}
 {%- call statement('customer_days_plan__corrections_add') %}
-insert into {{ corrections }}
+insert into {{ corrections }} ({{ correction_columns | join(', ') }})
 with earlier as (
-    -- What earlier runs' corrections added to the same days.
+    -- A transaction delta is taken against the day as it stands: stored, plus what earlier runs
+    -- corrected on it. A balance day counts once however many corrections give it a balance.
     select
         corrections.customer_id,
         corrections.correction_date,
@@ -253,8 +265,9 @@ deltas as (
         on parts.customer_id = earlier.customer_id and parts.correction_date = earlier.correction_date
 )
 
-select * from deltas
--- A re-run finds its own corrections already made: nothing to add.
+select {{ correction_columns | join(', ') }} from deltas
+-- A re-run of a date finds its transaction corrections made (deltas of zero, left out); a late
+-- account record is late on one run only (customer_days_plan: a record newer than the stored rows).
 where adds_balance or balance_day_delta <> 0
    {%- for column in txn_values %} or {{ column }} <> 0{% endfor %};
 {%- endcall %}
@@ -265,7 +278,7 @@ create temporary table crm_customer_days_absorbed as
 select
     customer_id,
     {%- for cum, delta in customer_day_running_totals().items() %}
-    sum({{ delta }}){{ '::bigint' if delta in ('balance_day_delta', 'txn_count', 'digital_txn_count') }} as {{ cum }},
+    sum({{ delta }}){{ '::bigint' if cum in customer_day_counts() }} as {{ cum }},
     {%- endfor %}
     max(correction_date) filter (where has_txn) as last_txn_date
 from (

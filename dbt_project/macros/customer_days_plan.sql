@@ -231,6 +231,9 @@ reset enable_indexscan;
 drop table if exists pg_temp.crm_customer_days_corrected_balances;
 create temporary table crm_customer_days_corrected_balances as
 select * from crm_customer_days_changed_balances where false;
+-- An owner who keeps their stored day values takes only their own late accounts' balances: a
+-- fetched account they hold may be another late customer's former one (every account a
+-- refetching customer ever held is fetched), and its balances are in their stored days already.
 with not_rewritten as (
     delete from crm_customer_days_changed_balances as fetched
     where not exists (
@@ -239,10 +242,13 @@ with not_rewritten as (
         inner join crm_customer_days_changed as changed on accounts.customer_id = changed.customer_id
         where accounts.account_id = fetched.account_id
           and fetched.balance_date >= changed.from_date
+          and (changed.refetch_balances or exists (
+              select 1 from crm_customer_days_reasons as reasons
+              where reasons.customer_id = changed.customer_id and reasons.late_account_id = fetched.account_id
+          ))
     )
     returning fetched.*
 )
--- The late accounts' balances of corrected customers, for their corrections.
 insert into crm_customer_days_corrected_balances
 select not_rewritten.*
 from not_rewritten
@@ -250,6 +256,8 @@ where exists (
     select 1
     from {{ accounts }} as accounts
     inner join crm_customer_days_corrected as corrected on accounts.customer_id = corrected.customer_id
+    inner join crm_customer_days_reasons as reasons
+        on reasons.customer_id = corrected.customer_id and reasons.late_account_id = not_rewritten.account_id
     where accounts.account_id = not_rewritten.account_id
       and not_rewritten.balance_date >= corrected.from_date
 );
@@ -264,7 +272,7 @@ analyze crm_customer_days_corrected_balances;
 select
     (select count(*) from crm_customer_days_corrected) as corrected_customers,
     (select count(*) from {{ customer_day_corrections_relation(this) }}
-     where absorbed_from = {{ run.first_date }}) as corrections,
+     where absorbed_from = {{ run.first_date }}) as corrections_carried,
     (select count(*) from crm_customer_days_changed) as rewritten_customers,
     (select count(*) from crm_customer_days_changed where refetch_balances) as refetching_balances,
     (select count(*) from crm_customer_days_changed_accounts) as accounts,
