@@ -21,8 +21,8 @@
     values those days from the facts and keeps their corrected balances.
 
     The table is int_customer_days' own: its hooks write it, a full refresh empties it, erasure
-    removes a customer's rows from it. Nothing prunes it yet: about 24,000 rows a day at 1M
-    customers, read by range of absorbed_from. -#}
+    removes a customer's rows from it. Nothing prunes it yet: about 133,000 rows a day at 1M
+    customers (docs/BENCHMARKS.md, session 16), read by range of absorbed_from. -#}
 
 {% macro customer_day_corrections_relation(days_relation=none) -%}
 {%- set days = days_relation if days_relation is not none else ref('int_customer_days') -%}
@@ -85,6 +85,14 @@ truncate {{ corrections }};
 {%- endmacro %}
 
 
+{#- Each running total's sum of the corrections in scope, named after the total. -#}
+{% macro summed_corrections() -%}
+{%- for cum, delta in customer_day_running_totals().items() %}
+    sum({{ delta }}){{ '::bigint' if cum in customer_day_counts() }} as {{ cum }}{{ ',' if not loop.last }}
+{%- endfor %}
+{%- endmacro %}
+
+
 {#- The running totals of int_customer_days on one date (`date_sql`, a scalar), each with the
     corrections it lacks. `days` is the relation or CTE the stored rows are read from. Only the
     running totals and the key: the day values of an earlier date are not read downstream. -#}
@@ -100,9 +108,7 @@ from {{ days }} as stored
 left join (
     select
         customer_id,
-        {%- for cum, delta in totals.items() %}
-        sum({{ delta }}){{ '::bigint' if cum in customer_day_counts() }} as {{ cum }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {{ summed_corrections() }}
     {%- if model.resource_type == 'unit_test' %}
     -- A unit test's fixture of int_customer_days stands alone: no corrections.
     from (select null::text as customer_id, null::date as correction_date, null::date as absorbed_from
@@ -199,7 +205,7 @@ full join late_txn_days
 analyze crm_customer_days_correction_parts;
 {%- endcall %}
 
-{#- The stored day values of the corrected days, one bitmap scan per day (keys_by_day). -#}
+{#- The stored day values of the corrected days, one bitmap scan per day (rows_of_probe). -#}
 {%- call statement('customer_days_plan__correction_stored') %}
 {{ probe_indexes_only() }}
 drop table if exists pg_temp.crm_customer_days_correction_stored;
@@ -207,13 +213,9 @@ create temporary table crm_customer_days_correction_stored as
 select stored.customer_id, stored.balance_date, stored.has_balance
     {%- for column in txn_values %}, stored.{{ column }}{% endfor %}
 from (
-    select correction_date as day, array_agg(customer_id) as keys
-    from crm_customer_days_correction_parts
-    group by correction_date
-) as probe
-cross join lateral (
-    select * from {{ this }} as stored
-    where stored.balance_date = probe.day and stored.customer_id = any(probe.keys)
+    {{ rows_of_probe(this, 'balance_date', 'customer_id',
+        'select correction_date as day, array_agg(customer_id) as keys
+         from crm_customer_days_correction_parts group by correction_date') }}
 ) as stored;
 {{ probe_indexes_only(false) }}
 analyze crm_customer_days_correction_stored;
@@ -277,9 +279,7 @@ drop table if exists pg_temp.crm_customer_days_absorbed;
 create temporary table crm_customer_days_absorbed as
 select
     customer_id,
-    {%- for cum, delta in customer_day_running_totals().items() %}
-    sum({{ delta }}){{ '::bigint' if cum in customer_day_counts() }} as {{ cum }},
-    {%- endfor %}
+    {{ summed_corrections() }},
     max(correction_date) filter (where has_txn) as last_txn_date
 from (
     select corrections.*

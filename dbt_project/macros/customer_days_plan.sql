@@ -131,16 +131,11 @@ analyze crm_customer_days_late;
 {{ probe_indexes_only() }}
 drop table if exists pg_temp.crm_customer_days_corrected;
 create temporary table crm_customer_days_corrected as
-select found.customer_id, probe.from_date
+select found.customer_id, found.balance_date as from_date
 from (
-    select from_date, array_agg(customer_id) as keys
-    from crm_customer_days_late
-    where not refetch_balances
-    group by from_date
-) as probe
-cross join lateral (
-    select stored.customer_id from {{ this }} as stored
-    where stored.balance_date = probe.from_date and stored.customer_id = any(probe.keys)
+    {{ rows_of_probe(this, 'balance_date', 'customer_id',
+        'select from_date as day, array_agg(customer_id) as keys from crm_customer_days_late
+         where not refetch_balances group by from_date') }}
 ) as found;
 {{ probe_indexes_only(false) }}
 analyze crm_customer_days_corrected;
@@ -348,8 +343,15 @@ group by day::date
 {#- The rows of date-first `table` for the keys of `keys_relation`, each from its from_date to
     the day before `first_date`, fetched a day at a time (keys_by_day). -#}
 {% macro rows_by_day(table, date_column, key_column, keys_relation, first_date) -%}
+{{ rows_of_probe(table, date_column, key_column, keys_by_day(keys_relation, key_column, first_date)) }}
+{%- endmacro %}
+
+
+{#- The rows of date-first `table` matching `probe_sql` (rows of day, keys[]): one bitmap scan a
+    day (keys_by_day says why). -#}
+{% macro rows_of_probe(table, date_column, key_column, probe_sql) -%}
 select fetched.*
-from ({{ keys_by_day(keys_relation, key_column, first_date) }}) as probe
+from ({{ probe_sql }}) as probe
 cross join lateral (
     select * from {{ table }} as stored
     where stored.{{ date_column }} = probe.day and stored.{{ key_column }} = any(probe.keys)
