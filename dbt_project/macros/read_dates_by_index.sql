@@ -8,15 +8,23 @@
     by a million index probes each (about 1.7 s a bound at 1M customers), where hashing the
     bound's rows, read once by the bitmap scan, takes 0.4 s; the model's query went from 11.2 s
     to 9.6 s (docs/BENCHMARKS.md, session 15).
+    A plain index scan, not a bitmap scan: the index is (date, customer), so a date's rows come
+    out in customer order and the bounds merge-join to each other and to the customers with no
+    sort at all; a bitmap scan returns them in page order and each bound was sorted (four sorts
+    of a million text keys: the model's query 28.4 and 30.4 s against 22.9 and 24.0 s by hand on
+    the 1M warehouse, docs/BENCHMARKS.md, session 17). The table is stored date by date in
+    customer order, so the index scan reads the same pages in the same order.
     read_dates_by_index(false) puts the settings back (post-hook). -#}
 {% macro read_dates_by_index(on=true) -%}
 {% if on -%}
 set enable_seqscan = off;
 set enable_nestloop = off;
+set enable_bitmapscan = off;
 set effective_io_concurrency = 64;
 {%- else -%}
 reset enable_seqscan;
 reset enable_nestloop;
+reset enable_bitmapscan;
 reset effective_io_concurrency;
 {%- endif %}
 {%- endmacro %}

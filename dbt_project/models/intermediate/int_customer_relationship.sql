@@ -1,4 +1,8 @@
 -- Breadth and depth of the relationship: products held, tenure, last relationship-manager contact.
+-- Unique by its index, stored in customer order: int_customer_value reads it by that index in
+-- step with the customers and the window bounds (a merge join, no sort of a million rows there),
+-- and the index refuses a second row of a customer where a unique test read the table again.
+{{ config(indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 with customers as (
     select * from {{ ref('stg_corebank__customers') }}
 ),
@@ -52,3 +56,4 @@ final as (
 )
 
 select * from final
+order by customer_id

@@ -94,6 +94,10 @@ subjects as (
     from windowed
     cross join bounds
     where windowed.balance_days > 0 or windowed.txn_count > 0
+    -- A fence: Postgres inlines a CTE into each reference and evaluates an expression wherever
+    -- it is used, so every figure below re-did the numeric differences it is built on (AUM and
+    -- the trend several times a row). Not pulled up, the differences are computed once a row.
+    offset 0
 ),
 
 figures as (
@@ -188,6 +192,9 @@ joined as (
     -- AUM and profit, recency 9999) or unknown (trend, decline).
     left join windows on customers.customer_id = windows.customer_id
     where not customers.is_erased
+    -- The same fence: the figures and casts once a row, not again in the risk signals, the
+    -- retention join and the prediction.
+    offset 0
 ),
 
 scored as (
