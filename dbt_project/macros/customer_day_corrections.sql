@@ -21,8 +21,11 @@
     values those days from the facts and keeps their corrected balances.
 
     The table is int_customer_days' own: its hooks write it, a full refresh empties it, erasure
-    removes a customer's rows from it. Nothing prunes it yet: about 133,000 rows a day at 1M
-    customers (docs/BENCHMARKS.md, session 16), read by range of absorbed_from. -#}
+    removes a customer's rows from it. About 133,000 rows a day at 1M customers (docs/BENCHMARKS.md,
+    session 16), read by range of absorbed_from. crm_daily's fold_late_corrections moves them into
+    the stored days they span once the marts are built (python_tasks/transform/late_corrections.py):
+    left alone, a late account record's rows span the weeks since it opened, and every window
+    bound would soon sum a month of them. -#}
 
 {% macro customer_day_corrections_relation(days_relation=none) -%}
 {%- set days = days_relation if days_relation is not none else ref('int_customer_days') -%}

@@ -456,21 +456,26 @@ order by stored.customer_id, stored.balance_date
 """
 
 
+def _copy_of(bank: Bank, pg_admin_dsn: str, name: str) -> str:
+    from psycopg import sql
+    from psycopg.conninfo import conninfo_to_dict
+
+    copy = create_database(pg_admin_dsn, name)
+    drop_database(pg_admin_dsn, copy)  # only the name: it is created as a copy below
+    with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {} template {}").format(
+            sql.Identifier(conninfo_to_dict(copy)["dbname"]),
+            sql.Identifier(conninfo_to_dict(bank.warehouse)["dbname"])))
+    return copy
+
+
 def test_incremental_models_equal_a_full_rebuild(bank, pg_admin_dsn):
     """int_customer_days and dim_customer after D-1, D and a re-run of D (late transactions, a
     late-arriving account record, changed customer and contact records among them) hold exactly
     what a full rebuild of them as of D computes: every running total of every customer and day
     (the incremental runs' late corrections applied; the rebuild has none), every golden
     record."""
-    from psycopg import sql
-    from psycopg.conninfo import conninfo_to_dict
-
-    rebuilt = create_database(pg_admin_dsn, "marts_full")
-    drop_database(pg_admin_dsn, rebuilt)  # only the name: it is created as a copy below
-    source_name, rebuilt_name = conninfo_to_dict(bank.warehouse)["dbname"], conninfo_to_dict(rebuilt)["dbname"]
-    with psycopg.connect(pg_admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("create database {} template {}").format(
-            sql.Identifier(rebuilt_name), sql.Identifier(source_name)))
+    rebuilt = _copy_of(bank, pg_admin_dsn, "marts_full")
     queries = {
         "int_customer_days": CUSTOMER_DAYS_CORRECTED,
         "dim_customer": "select * from marts.dim_customer order by customer_id",
@@ -490,6 +495,33 @@ def test_incremental_models_equal_a_full_rebuild(bank, pg_admin_dsn):
     assert rebuilt_corrections == 0
     for name in queries:
         pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
+
+
+def test_folding_the_late_corrections_keeps_the_corrected_history(bank, pg_admin_dsn):
+    """After the build, the corrections move into the stored days they span: the stored history
+    then is what the corrected history was (so, by the test above, what a full rebuild holds), no
+    correction is left, the value model reads the same figures, and a second fold moves nothing."""
+    from python_tasks.transform.late_corrections import fold_late_corrections
+
+    corrections = scalar(bank.warehouse, "select count(*) from int.int_customer_days__corrections")
+    assert corrections > 0
+    copy = _copy_of(bank, pg_admin_dsn, "marts_folded")
+    value = "select * from int.int_customer_value order by customer_id"
+    try:
+        folded = fold_late_corrections(copy)
+        again = fold_late_corrections(copy)
+        after = frame(copy, "select * from int.int_customer_days order by customer_id, balance_date")
+        left = scalar(copy, "select count(*) from int.int_customer_days__corrections")
+        run_dbt(copy, ["run", "--select", "int_customer_value"], as_of_date=D)
+        value_after = frame(copy, value)
+    finally:
+        drop_database(pg_admin_dsn, copy)
+    before = frame(bank.warehouse, CUSTOMER_DAYS_CORRECTED)
+    assert folded.corrections_folded == corrections and folded.stored_days_updated >= corrections
+    assert (again.corrections_folded, again.stored_days_updated) == (0, 0)
+    assert left == 0
+    pd.testing.assert_frame_equal(after[before.columns], before, obj="int_customer_days")
+    pd.testing.assert_frame_equal(value_after, frame(bank.warehouse, value), obj="int_customer_value")
 
 
 def test_a_transaction_days_late_counts_in_its_half_of_the_window(bank):
