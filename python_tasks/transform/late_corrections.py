@@ -59,14 +59,16 @@ def _moved_sql() -> str:
 create temporary table crm_fold_moved on commit drop as
 select
     f.customer_id,
-    d.day::date as balance_date,
+    d.day as balance_date,
     coalesce(bool_or(f.adds_balance) filter (where f.correction_date = d.day), false) as adds_balance,
     {same_day},
     {spanning},
     max(f.correction_date) filter (where f.has_txn) as last_txn_date
 from crm_fold_corrections as f
 -- Every stored day a correction spans: from its own day to the day before it was absorbed.
-cross join lateral generate_series(f.correction_date, f.absorbed_from - 1, interval '1 day') as d (day)
+cross join lateral (
+    select day::date as day from generate_series(f.correction_date, f.absorbed_from - 1, interval '1 day') as day
+) as d
 group by f.customer_id, d.day
 """
 
@@ -98,12 +100,21 @@ def fold_late_corrections(dsn: str) -> FoldResult:
             log.info("late corrections: no %s yet (int_customer_days not built): nothing to fold", CORRECTIONS)
             return FoldResult(0, 0, time.perf_counter() - started)
         # The build writes both tables, and crm_rebuild_marts may build while crm_daily folds: the
-        # lock makes the fold and a build's writes wait for each other instead of interleaving.
-        conn.execute(f"lock table {DAYS}, {CORRECTIONS} in share row exclusive mode")
+        # lock makes the fold and a build wait for each other instead of interleaving. The
+        # corrections first, as the build takes them (its pre-hook's create index if not exists),
+        # or each would hold the table the other waits for (a deadlock, one of them rolled back).
+        conn.execute(f"lock table {CORRECTIONS}, {DAYS} in share row exclusive mode")
         conn.execute(f"create temporary table crm_fold_corrections on commit drop as select * from {CORRECTIONS}")
         corrections = conn.execute(f"delete from {CORRECTIONS}").rowcount
         if corrections == 0:
             return FoldResult(0, 0, time.perf_counter() - started)
+        empty = conn.execute("select count(*) from crm_fold_corrections where absorbed_from <= correction_date"
+                             ).fetchone()[0]
+        if empty:
+            raise FoldWouldLoseCorrections(
+                f"{empty} corrections in {CORRECTIONS} are absorbed on or before their own day (no stored day "
+                "lacks them; the build never writes one); nothing was folded. Rebuild: "
+                "CRM_AS_OF_DATE=<date> dbt build --full-refresh --select int_customer_days+")
         conn.execute(_moved_sql())
         spans = conn.execute("select count(*) from crm_fold_moved").fetchone()[0]
         updated = conn.execute(_update_sql()).rowcount

@@ -524,6 +524,27 @@ def test_folding_the_late_corrections_keeps_the_corrected_history(bank, pg_admin
     pd.testing.assert_frame_equal(value_after, frame(bank.warehouse, value), obj="int_customer_value")
 
 
+def test_builds_after_a_fold_equal_builds_without_it(bank, pg_admin_dsn):
+    """Later builds read stored rows and corrections together (the late data's deltas, the kept
+    balances of a rewritten customer, the days a re-run carries on from): folded or not, a re-run
+    of D-1 and then of D leave the same corrected history."""
+    from python_tasks.transform.late_corrections import fold_late_corrections
+
+    plain, folded = _copy_of(bank, pg_admin_dsn, "marts_plain"), _copy_of(bank, pg_admin_dsn, "marts_fold")
+    try:
+        assert fold_late_corrections(folded).corrections_folded > 0
+        histories = {}
+        for name, dsn in (("plain", plain), ("folded", folded)):
+            for day in (D_PREV, D):
+                run_dbt(dsn, ["run", "--select", "int_customer_days"], as_of_date=day)
+            histories[name] = frame(dsn, CUSTOMER_DAYS_CORRECTED).drop(columns=["_logical_date"])
+    finally:
+        drop_database(pg_admin_dsn, plain)
+        drop_database(pg_admin_dsn, folded)
+    assert len(histories["plain"]) > 1000
+    pd.testing.assert_frame_equal(histories["folded"], histories["plain"], obj="int_customer_days")
+
+
 def test_a_transaction_days_late_counts_in_its_half_of_the_window(bank):
     """The late transaction is stored as a correction of LATE_DAY, absorbed from D, and the value
     mart reads the earlier half of the window with it: activity decline recomputed here from the
