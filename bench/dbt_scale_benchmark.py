@@ -188,6 +188,9 @@ def main() -> None:
     parser.add_argument("--next-day-in-place", action="store_true",
                         help="only the next-day build, on the warehouse itself as a --keep run left it with "
                              "the next day loaded and not built (once: the build changes those bytes)")
+    parser.add_argument("--skip-fold", action="store_true",
+                        help="leave the next day's late corrections unfolded (to time readers before and after a "
+                             "fold by hand)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -259,9 +262,10 @@ def main() -> None:
         build(ep.warehouse_dsn, next_day)
         kept = _keep_run_results(args.customers, "next_day_only")
         log.info("next-day build alone: %.1fs (run results: %s)", time.perf_counter() - started, kept)
-        folded = fold_late_corrections(ep.warehouse_dsn)
-        log.info("fold of the late corrections after it: %.1fs (%d corrections into %d stored customer-days)",
-                 folded.seconds, folded.corrections_folded, folded.stored_days_updated)
+        folded = fold_late_corrections(ep.warehouse_dsn) if not args.skip_fold else None
+        if folded:
+            log.info("fold of the late corrections after it: %.1fs (%d corrections into %d stored customer-days)",
+                     folded.seconds, folded.corrections_folded, folded.stored_days_updated)
         print("\n".join(_profile(kept)))
         return
     if args.reuse:
@@ -307,7 +311,8 @@ def main() -> None:
         _copy_database(admin, wh_db, f"bench_{tag}_next_day")
     nxt = timed("next-day build", build, ep.warehouse_dsn, next_day)
     # crm_daily's task after the marts, beside the exports: not part of the build's time.
-    timed("fold of the late corrections, after the next-day build", fold_late_corrections, ep.warehouse_dsn)
+    if not args.skip_fold:
+        timed("fold of the late corrections, after the next-day build", fold_late_corrections, ep.warehouse_dsn)
     kept_next = _keep_run_results(args.customers, "next_day")
     slow_next, next_profile = _slowest(kept_next), _profile(kept_next)
     render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None, next_profile)
