@@ -53,7 +53,7 @@ class FoldResult:
 def _moved_sql() -> str:
     """Per stored customer-day, what the corrections in crm_fold_corrections add to it."""
     same_day = ",\n    ".join(f"coalesce(sum(f.{c}) filter (where f.correction_date = d.day), 0) as {c}"
-                                  for c in DAY_VALUES)
+                               for c in DAY_VALUES)
     spanning = ",\n    ".join(f"sum(f.{delta}) as d_{cum}" for cum, delta in RUNNING_TOTALS.items())
     return f"""
 create temporary table crm_fold_moved on commit drop as
@@ -92,6 +92,9 @@ class FoldWouldLoseCorrections(RuntimeError):
     pass
 
 
+REBUILD = "Rebuild: CRM_AS_OF_DATE=<date> dbt build --full-refresh --select int_customer_days+"
+
+
 def fold_late_corrections(dsn: str) -> FoldResult:
     """Move every correction into the stored days it spans; returns what moved."""
     started = time.perf_counter()
@@ -113,8 +116,7 @@ def fold_late_corrections(dsn: str) -> FoldResult:
         if empty:
             raise FoldWouldLoseCorrections(
                 f"{empty} corrections in {CORRECTIONS} are absorbed on or before their own day (no stored day "
-                "lacks them; the build never writes one); nothing was folded. Rebuild: "
-                "CRM_AS_OF_DATE=<date> dbt build --full-refresh --select int_customer_days+")
+                f"lacks them; the build never writes one); nothing was folded. {REBUILD}")
         conn.execute(_moved_sql())
         spans = conn.execute("select count(*) from crm_fold_moved").fetchone()[0]
         updated = conn.execute(_update_sql()).rowcount
@@ -123,7 +125,7 @@ def fold_late_corrections(dsn: str) -> FoldResult:
             # dense from there: a span without its row means the history was changed by hand.
             raise FoldWouldLoseCorrections(
                 f"{spans - updated} of {spans} customer-days spanned by late corrections have no stored row "
-                f"in {DAYS}; nothing was folded. Rebuild it: CRM_AS_OF_DATE=<date> dbt build --full-refresh --select int_customer_days+")
+                f"in {DAYS}; nothing was folded. {REBUILD}")
     seconds = time.perf_counter() - started
     log.info("late corrections: %d folded into %d stored customer-days in %.1fs", corrections, updated, seconds)
     return FoldResult(corrections, updated, seconds)
