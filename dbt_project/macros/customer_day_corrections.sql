@@ -98,8 +98,9 @@ truncate {{ corrections }};
 
 {#- The running totals of int_customer_days on one date (`date_sql`, a scalar), each with the
     corrections it lacks. `days` is the relation or CTE the stored rows are read from. Only the
-    running totals and the key: the day values of an earlier date are not read downstream. -#}
-{% macro customer_days_on(days, date_sql) -%}
+    running totals and the key: the day values of an earlier date are not read downstream.
+    `key_condition`, if given, keeps some customers: a condition on '{key}', the customer column. -#}
+{% macro customer_days_on(days, date_sql, key_condition=none) -%}
 {%- set totals = customer_day_running_totals() -%}
 select
     stored.customer_id,
@@ -120,10 +121,16 @@ left join (
     {%- else %}
     from {{ customer_day_corrections_relation() }}
     where correction_date <= {{ date_sql }} and absorbed_from > {{ date_sql }}
+    {%- if key_condition is not none %}
+      and {{ key_condition.replace('{key}', 'customer_id') }}
+    {%- endif %}
     {%- endif %}
     group by customer_id
 ) as missing on stored.customer_id = missing.customer_id
 where stored.balance_date = {{ date_sql }}
+{%- if key_condition is not none %}
+  and {{ key_condition.replace('{key}', 'stored.customer_id') }}
+{%- endif %}
 {%- endmacro %}
 
 

@@ -24,7 +24,7 @@ from python_tasks.config import DBT_PROJECT_DIR
 from python_tasks.ingest.corebank import load_corebank
 from python_tasks.ingest.landing import load_landing
 from python_tasks.synthetic.bank import GenerationSpec, generate
-from python_tasks.transform.dbt_build import build, run_dbt
+from python_tasks.transform.dbt_build import DbtBuildFailed, build, run_dbt
 from tests.pgtools import create_database, drop_database
 
 pytestmark = pytest.mark.integration
@@ -512,7 +512,9 @@ def test_folding_the_late_corrections_keeps_the_corrected_history(bank, pg_admin
         again = fold_late_corrections(copy)
         after = frame(copy, "select * from int.int_customer_days order by customer_id, balance_date")
         left = scalar(copy, "select count(*) from int.int_customer_days__corrections")
-        run_dbt(copy, ["run", "--select", "int_customer_value"], as_of_date=D)
+        # Both halves and their union (a rebuilt half drops the view with its old table).
+        run_dbt(copy, ["run", "--select", "int_customer_value__first_half", "int_customer_value__second_half",
+                       "int_customer_value"], as_of_date=D)
         value_after = frame(copy, value)
     finally:
         drop_database(pg_admin_dsn, copy)
@@ -588,6 +590,51 @@ def test_tier_history_refuses_a_bad_grade(bank, column, value, error):
         conn.execute(f"update bad set as_of_date = date '2099-01-01', {column} = {value}")
         with pytest.raises(error):
             conn.execute("insert into marts.mart_customer_tier_history select * from bad")
+
+
+def test_tier_history_refuses_a_second_row_for_a_date_and_customer(bank):
+    """Its unique index, not a test after the append, keeps one row per date and customer."""
+    with psycopg.connect(bank.warehouse) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation):
+            conn.execute("insert into marts.mart_customer_tier_history "
+                         "select * from marts.mart_customer_tier_history limit 1")
+
+
+@pytest.mark.parametrize("table, change, error", [
+    ("mart_customer_value", "aum_cny = -0.01", psycopg.errors.CheckViolation),
+    ("mart_customer_value", "r_score = 6", psycopg.errors.CheckViolation),
+    ("mart_customer_value", "f_score = 0", psycopg.errors.CheckViolation),
+    ("mart_customer_value", "m_score = null", psycopg.errors.NotNullViolation),
+    ("mart_customer_value", "rfm_segment = 'vip'", psycopg.errors.CheckViolation),
+    ("mart_customer_tier", "tier_code = 'platinum'", psycopg.errors.CheckViolation),
+    ("mart_customer_tier", "tier_code = 'gold', relationship_manager_id = null", psycopg.errors.CheckViolation),
+    ("mart_customer_tier", "reason_codes = null", psycopg.errors.NotNullViolation),
+    ("mart_customer_tier", "person_id = null", psycopg.errors.NotNullViolation),
+])
+def test_the_marts_refuse_a_row_their_rules_forbid(bank, table, change, error):
+    """The marts' row rules are enforced constraints (no test reads the million rows again after
+    the build): a row that breaks one is refused as it is written."""
+    with psycopg.connect(bank.warehouse) as conn:
+        conn.execute(f"create temporary table bad as select * from marts.{table} limit 1")
+        conn.execute(f"update bad set customer_id = 'NOT-A-CUSTOMER', {change}")
+        with pytest.raises(error):
+            conn.execute(f"insert into marts.{table} select * from bad")
+
+
+def test_a_tier_history_without_its_guards_is_refused_not_appended_to(bank, pg_admin_dsn):
+    """A history created before its constraints were declared would take bad rows silently: the
+    build refuses to append to it and says what to add."""
+    copy = _copy_of(bank, pg_admin_dsn, "marts_unguarded")
+    try:
+        with psycopg.connect(copy, autocommit=True) as conn:
+            conn.execute("alter table marts.mart_customer_tier_history alter column tier_code drop not null")
+            before = conn.execute("select count(*) from marts.mart_customer_tier_history").fetchone()[0]
+        with pytest.raises(DbtBuildFailed, match="lacks the guards"):
+            run_dbt(copy, ["run", "--select", "mart_customer_tier_history"], as_of_date=D)
+        after = scalar(copy, "select count(*) from marts.mart_customer_tier_history")
+    finally:
+        drop_database(pg_admin_dsn, copy)
+    assert after == before
 
 
 @pytest.mark.parametrize("table, column", [
@@ -777,7 +824,7 @@ def test_only_the_rebuilt_intermediate_tables_skip_the_write_ahead_log(bank):
         where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')
           and left(n.nspname, 3) <> 'pg_'""")
     unlogged = set(rows.loc[rows.unlogged, "name"])
-    assert {"int_customer_value", "int_customer_tier_rules"} <= unlogged
+    assert {"int_customer_value__first_half", "int_customer_value__second_half", "int_customer_tier_rules"} <= unlogged
     assert set(rows.loc[rows.unlogged, "schema"]) == {"int"}
     # Incremental history cannot be rebuilt from one day's data.
     assert not {"int_customer_days", "int_customer_txn_days"} & unlogged

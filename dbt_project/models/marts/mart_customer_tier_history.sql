@@ -5,7 +5,12 @@
         materialized='incremental',
         incremental_strategy='append',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_build_date_rows() }}",
+        pre_hook=[
+            "{{ require_table_guards(not_null=['as_of_date', 'customer_id', 'tier_code', 'tier_rank',
+                                               'policy_version', 'reason_codes'],
+                                     checks=1, unique=['as_of_date', 'customer_id']) }}",
+            "{{ delete_build_date_rows() }}",
+        ],
         indexes=[
             {'columns': ['as_of_date', 'customer_id'], 'unique': true},
             {'columns': ['customer_id']},
