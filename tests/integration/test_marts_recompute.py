@@ -621,6 +621,21 @@ def test_the_marts_refuse_a_row_their_rules_forbid(bank, table, change, error):
             conn.execute(f"insert into marts.{table} select * from bad")
 
 
+def test_a_customer_missing_from_the_value_halves_fails_the_build(bank, pg_admin_dsn):
+    """The value model's halves meet at the median customer number; a customer neither half holds
+    (a half built alone after the customers changed) fails the build's check, not silently."""
+    copy = _copy_of(bank, pg_admin_dsn, "marts_value_gap")
+    try:
+        with psycopg.connect(copy, autocommit=True) as conn:
+            conn.execute("delete from int.int_customer_value__second_half "
+                         "where customer_id = (select min(customer_id) from int.int_customer_value__second_half)")
+        run_dbt(copy, ["run", "--select", "mart_customer_value"], as_of_date=D)
+        with pytest.raises(DbtBuildFailed, match="assert_every_live_customer_is_valued"):
+            run_dbt(copy, ["test", "--select", "assert_every_live_customer_is_valued"], as_of_date=D)
+    finally:
+        drop_database(pg_admin_dsn, copy)
+
+
 def test_a_tier_history_without_its_guards_is_refused_not_appended_to(bank, pg_admin_dsn):
     """A history created before its constraints were declared would take bad rows silently: the
     build refuses to append to it and says what to add."""
