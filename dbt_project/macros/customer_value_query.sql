@@ -5,6 +5,9 @@
     Each half reads its own range of the (date, customer) index on every bound. -#}
 {% macro customer_value_query(half) -%}
 {%- set split = customer_value_split() %}
+{#- The same two conditions on every read: on the customer column, and on '{key}' for customer_days_on. #}
+{%- set in_half = customer_value_range('customer_id', half, split) %}
+{%- set key_in_half = customer_value_range('{key}', half, split) %}
 with bounds as (
     select * from {{ ref('int_window_bounds') }}
 ),
@@ -16,12 +19,12 @@ days as not materialized (
 
 customers as (
     select * from {{ ref('stg_corebank__customers') }}
-    where {{ customer_value_range('customer_id', half, split) }}
+    where {{ in_half }}
 ),
 
 relationship as (
     select * from {{ ref('int_customer_relationship') }}
-    where {{ customer_value_range('customer_id', half, split) }}
+    where {{ in_half }}
 ),
 
 params as (
@@ -30,19 +33,19 @@ params as (
 
 at_end as (
     select * from days
-    where balance_date = {{ as_of_date() }} and {{ customer_value_range('customer_id', half, split) }}
+    where balance_date = {{ as_of_date() }} and {{ in_half }}
 ),
 
 before_window as (
-    {{ customer_days_on('days', '(select before_window from bounds)', customer_value_range('{key}', half, split)) }}
+    {{ customer_days_on('days', '(select before_window from bounds)', key_in_half) }}
 ),
 
 at_half as (
-    {{ customer_days_on('days', '(select earlier_half_end from bounds)', customer_value_range('{key}', half, split)) }}
+    {{ customer_days_on('days', '(select earlier_half_end from bounds)', key_in_half) }}
 ),
 
 before_aum_window as (
-    {{ customer_days_on('days', '(select before_aum_window from bounds)', customer_value_range('{key}', half, split)) }}
+    {{ customer_days_on('days', '(select before_aum_window from bounds)', key_in_half) }}
 ),
 
 windowed as (
