@@ -5,6 +5,12 @@
 -- Only keys dated up to the last stored day can have a stored version: a new day probes nothing.
 -- Indexes date first: a day's rows land at the right edge of the index instead of on a random
 -- leaf page per account (2.4M scattered page writes a day into a 72M-entry index at 1M customers).
+-- Scheduling, not lineage: ready only after the seeds, so that the daily build starts
+-- fct_transactions first and the small staging nodes and their tests run on the other thread
+-- before this load takes it: the transaction days, which int_customer_days waits for, then
+-- start as soon as fct_transactions is tested, and these balances (needed only by
+-- int_customer_days) are ready before them (docs/BENCHMARKS.md, session 19).
+-- depends_on: {{ ref('value_model_parameters') }}
 {{
     config(
         materialized='incremental',

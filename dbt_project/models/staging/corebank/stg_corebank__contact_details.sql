@@ -1,6 +1,10 @@
 -- Current contact details of each customer (incremental: macros/current_versions.sql). Erasure
 -- reaches rows written earlier through the post-hook: a customer erased in a new batch keeps
 -- the key, not the contact data.
+-- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that this side
+-- work runs beside int_customer_days instead of taking a thread from the facts and the
+-- transaction days ahead of it (docs/BENCHMARKS.md, session 19).
+-- depends_on: {{ ref('int_customer_txn_days') }}
 {{
     config(
         materialized='incremental',
