@@ -9,7 +9,9 @@
 -- fct_transactions first and the small staging nodes and their tests run on the other thread
 -- before this load takes it: the transaction days, which int_customer_days waits for, then
 -- start as soon as fct_transactions is tested, and these balances (needed only by
--- int_customer_days) are ready before them (docs/BENCHMARKS.md, session 19).
+-- int_customer_days) are ready before them: 2.6-4.3 s off the daily build at 1M. A full build pays
+-- for it: its staging tables are large and run first, 13-22 s more at 1M, once (session 19 of
+-- docs/BENCHMARKS.md; bench/dbt_schedule_replay.py tries such hints on a build's own timings).
 -- depends_on: {{ ref('value_model_parameters') }}
 {{
     config(
