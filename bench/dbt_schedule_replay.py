@@ -1,7 +1,7 @@
 """Replay a dbt build's schedule offline: would a scheduling hint start the long nodes sooner?
 
     python -m bench.dbt_schedule_replay RUN_RESULTS --graph .crm/bench-dbt-target/graph_summary.json \
-        --after value_model_parameters fct_daily_balances --after int_customer_txn_days int_customer_relationship
+        --after int_customer_tier_rules mart_customer_value
 
 dbt's build queue, as dbt-core 1.11 runs it (dbt/graph/queue.py, dbt/task/runnable.py): every node
 gets a score, its depth in the graph with the test edges (graph_summary.json's
@@ -10,8 +10,8 @@ node to its thread pool at once, the lowest (score, unique_id) first. The pool r
 handed first in, first out. So a node that turns ready behind a queue of small tests waits for
 all of them, and two long nodes that turn ready together start in name order. The replay runs
 that queue again on the recorded node durations (compile to end of execute, from
-run_results.json), with extra edges for the `-- depends_on:` hints being tried, and prints the
-timeline it would give. It assumes a node takes as long as it did, whatever runs beside it:
+run_results.json), with extra edges for the `-- depends_on:` hints being tried (and the test
+edges dbt adds with them), and prints the timeline it would give. It assumes a node takes as long as it did, whatever runs beside it:
 a hint is tried here, and measured at scale before it lands (docs/BENCHMARKS.md, session 19).
 """
 from __future__ import annotations
@@ -37,6 +37,32 @@ class Graph:
         return cls(names={int(k): v["name"] for k, v in nodes.items()},
                    children={int(k): [int(c) for c in v.get("succ", [])] for k, v in nodes.items()})
 
+    def with_hints(self, hints: list[tuple[int, int]]) -> Graph:
+        """The graph as dbt would compile it with each (parent, child) hint as a `-- depends_on:`.
+
+        dbt (compilation.py, add_test_edges) makes a data test a parent of every model, seed or
+        snapshot downstream of all the nodes the test reads: a hint gives its child, and every
+        node below it, the tests of the hint's parent and of that parent's ancestors too."""
+        children = {k: list(v) for k, v in self.children.items()}
+        for parent, child in hints:
+            children[parent].append(child)
+        tests = [k for k, name in self.names.items() if name.startswith("test.")]
+        upstream: dict[int, set[int]] = {k: set() for k in self.names}  # parents, test edges left out
+        for k, kids in children.items():
+            if k not in tests:
+                for c in kids:
+                    upstream[c].add(k)
+        tested = {t: {p for p in upstream if t in children.get(p, [])} for t in tests}
+        below = _reachable({c for _, c in hints}, children)
+        for node in below:
+            if not self.names[node].startswith(("model.", "seed.", "snapshot.")):
+                continue
+            ancestors = _reachable(upstream[node], {k: list(v) for k, v in upstream.items()})
+            for test in tests:
+                if tested[test] and tested[test] <= ancestors and node not in children[test]:
+                    children[test].append(node)
+        return Graph(names=self.names, children=children)
+
     def node(self, name: str) -> int:
         """The id of a node given by unique_id or by its last part (a model's name)."""
         found = [k for k, v in self.names.items() if v == name or v.split(".")[-1] == name]
@@ -60,11 +86,18 @@ def node_seconds(run_results: dict) -> dict[str, float]:
 
 def replay(graph: Graph, seconds: dict[str, float], *, threads: int,
            extra_edges: list[tuple[int, int]] = (), per_node_s: float = 0.0) -> Replay:
-    """The build's schedule with `extra_edges` (parent, child) added; nodes that did not run are left out."""
+    """The build's schedule with `extra_edges` (parent, child) added as dbt would add them (with
+    their test edges); nodes that did not run are left out. `per_node_s` is added to each node's
+    recorded time: dbt's own work between one node and the next on a thread."""
+    if threads < 1:
+        raise ValueError("threads must be at least 1")
     ran = {k for k, name in graph.names.items() if name in seconds}
+    missing = [graph.names[k] for edge in extra_edges for k in edge if k not in ran]
+    if missing:
+        raise ValueError(f"not in the recorded run, so not replayed: {', '.join(missing)}")
+    if extra_edges:
+        graph = graph.with_hints(list(extra_edges))
     children = {k: [c for c in graph.children.get(k, []) if c in ran] for k in ran}
-    for parent, child in extra_edges:
-        children[parent].append(child)
     waiting = {k: 0 for k in ran}
     for k in ran:
         for c in children[k]:
@@ -97,6 +130,17 @@ def replay(graph: Graph, seconds: dict[str, float], *, threads: int,
     return Replay(now, sorted(spans))
 
 
+def _reachable(start: set[int], edges: dict[int, list[int]]) -> set[int]:
+    """`start` and every node reached from it along `edges`."""
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in edges.get(todo.pop(), []):
+            if nxt not in seen:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
 def _depths(children: dict[int, list[int]], waiting: dict[int, int]) -> dict[int, int]:
     """dbt's score: the generation of a node in a topological sort (0 for nodes without parents)."""
     depth, level = {}, [k for k, n in waiting.items() if n == 0]
@@ -121,7 +165,7 @@ def main() -> None:
                         help="a hint to try: CHILD waits for PARENT (repeatable)")
     parser.add_argument("--threads", type=int, default=2)
     parser.add_argument("--per-node-s", type=float, default=0.02,
-                        help="dbt's own time between a node's end and the next start on its thread")
+                        help="dbt's own time per node, added to each recorded duration")
     parser.add_argument("--min-seconds", type=float, default=1.0, help="hide shorter nodes")
     args = parser.parse_args()
     run_results = json.loads(args.run_results.read_text())

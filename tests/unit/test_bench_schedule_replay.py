@@ -57,3 +57,49 @@ def test_durations_come_from_compile_start_to_execute_end():
         {"name": "execute", "started_at": "2026-09-30T00:00:02Z", "completed_at": "2026-09-30T00:00:05.5Z"}]},
         {"unique_id": "model.p.skipped", "timing": []}]}
     assert node_seconds(run) == {"model.p.a": 4.5}
+
+
+def test_a_hint_brings_the_tests_of_its_parent_with_it_as_dbt_compiles_it():
+    # fact -> t_fact (a test of fact); side needs nothing. A hint `side after fact` makes dbt wait
+    # for fact's test too, and it takes the only thread before side.
+    graph = Graph.from_summary({"with_test_edges": {
+        "0": {"name": "model.p.fact", "succ": [1]},
+        "1": {"name": "test.p.t_fact", "succ": []},
+        "2": {"name": "model.p.side", "succ": []},
+    }})
+    seconds = {"model.p.fact": 2.0, "test.p.t_fact": 3.0, "model.p.side": 1.0}
+    hinted = graph.with_hints([(0, 2)])
+    assert 2 in hinted.children[1]  # the test edge dbt adds
+    result = replay(graph, seconds, threads=1, extra_edges=[(0, 2)])
+    assert _starts(result) == {"fact": 0.0, "t_fact": 2.0, "side": 5.0}
+
+
+def test_a_deeper_node_turning_ready_with_a_shallower_one_queues_after_it_whatever_its_name():
+    # R (5 s) on one thread; p0 -> p1 -> q_blocker hold the other. When R ends, z_shallow (depth 1)
+    # and a_deep (depth 2, through p0 -> p1) turn ready together for one free thread.
+    graph = Graph.from_summary({"with_test_edges": {
+        "0": {"name": "model.p.r", "succ": [4, 5]},
+        "1": {"name": "model.p.p0", "succ": [2, 3]},
+        "2": {"name": "model.p.p1", "succ": [4]},
+        "3": {"name": "model.p.q_blocker", "succ": []},
+        "4": {"name": "model.p.a_deep", "succ": []},
+        "5": {"name": "model.p.z_shallow", "succ": []},
+    }})
+    seconds = {"model.p.r": 5.0, "model.p.p0": 1.0, "model.p.p1": 1.0, "model.p.q_blocker": 10.0,
+               "model.p.a_deep": 1.0, "model.p.z_shallow": 1.0}
+    starts = _starts(replay(graph, seconds, threads=2))
+    assert (starts["q_blocker"], starts["z_shallow"], starts["a_deep"]) == (2.0, 5.0, 6.0)
+
+
+def test_dbts_own_time_per_node_adds_to_each_node_on_a_thread():
+    graph = Graph.from_summary(SUMMARY)
+    assert replay(graph, SECONDS, threads=1, per_node_s=0.5).end_s == sum(SECONDS.values()) + 6 * 0.5
+
+
+def test_a_hint_on_a_node_that_did_not_run_or_no_threads_is_refused():
+    graph = Graph.from_summary(SUMMARY)
+    ran = {k: v for k, v in SECONDS.items() if k != "model.p.x1"}
+    with pytest.raises(ValueError, match="x1"):
+        replay(graph, ran, threads=2, extra_edges=[(graph.node("x1"), graph.node("long_b"))])
+    with pytest.raises(ValueError, match="threads"):
+        replay(graph, SECONDS, threads=0)

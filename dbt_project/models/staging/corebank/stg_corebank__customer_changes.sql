@@ -2,7 +2,8 @@
 -- snapshot's last capture (macros/since_last_snapshot.sql).
 -- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that this side
 -- work runs beside int_customer_days instead of taking a thread from the facts and the
--- transaction days ahead of it (docs/BENCHMARKS.md, session 19).
+-- transaction days ahead of it (docs/BENCHMARKS.md, session 19). A run whose transactions fail
+-- their tests now leaves this for the re-run, as it leaves every customer-day and mart.
 -- depends_on: {{ ref('int_customer_txn_days') }}
 select * from {{ ref('stg_corebank__customers') }}
 {{ since_last_snapshot('snap_customer_profile') }}
