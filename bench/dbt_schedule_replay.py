@@ -46,18 +46,17 @@ class Graph:
         children = {k: list(v) for k, v in self.children.items()}
         for parent, child in hints:
             children[parent].append(child)
-        tests = [k for k, name in self.names.items() if name.startswith("test.")]
+        tests = {k for k, name in self.names.items() if name.startswith("test.")}
         upstream: dict[int, set[int]] = {k: set() for k in self.names}  # parents, test edges left out
         for k, kids in children.items():
             if k not in tests:
                 for c in kids:
                     upstream[c].add(k)
-        tested = {t: {p for p in upstream if t in children.get(p, [])} for t in tests}
-        below = _reachable({c for _, c in hints}, children)
-        for node in below:
+        tested = {t: upstream[t] for t in tests}  # what each test reads
+        for node in _reachable({c for _, c in hints}, children):
             if not self.names[node].startswith(("model.", "seed.", "snapshot.")):
                 continue
-            ancestors = _reachable(upstream[node], {k: list(v) for k, v in upstream.items()})
+            ancestors = _reachable(upstream[node], upstream)
             for test in tests:
                 if tested[test] and tested[test] <= ancestors and node not in children[test]:
                     children[test].append(node)
@@ -130,7 +129,7 @@ def replay(graph: Graph, seconds: dict[str, float], *, threads: int,
     return Replay(now, sorted(spans))
 
 
-def _reachable(start: set[int], edges: dict[int, list[int]]) -> set[int]:
+def _reachable(start: set[int], edges: dict[int, list[int]] | dict[int, set[int]]) -> set[int]:
     """`start` and every node reached from it along `edges`."""
     seen, todo = set(start), list(start)
     while todo:
