@@ -70,8 +70,10 @@ def _state(dsn: str) -> dict:
     return {
         "fct_transactions": frame(dsn, "select * from marts.fct_transactions order by txn_id"),
         "fct_daily_balances_rows": scalar(dsn, "select count(*) from marts.fct_daily_balances"),
-        "history": frame(dsn, "select as_of_date, customer_id, tier_code, tier_rank "
-                              "from marts.mart_customer_tier_history order by 1, 2"),
+        "history": frame(dsn, "select customer_id, valid_from, valid_to, tier_code, tier_rank, reason_codes, "
+                              "relationship_manager_id from marts.mart_customer_tier_history order by 1, 2"),
+        "tiers": frame(dsn, "select customer_id, tier_code, tier_rank, reason_codes, relationship_manager_id "
+                            "from marts.mart_customer_tier order by 1"),
         "movements": frame(dsn, "select * from marts.mart_tier_movements order by as_of_date, customer_id"),
         "rm_book": frame(dsn, "select * from marts.mart_rm_book order by as_of_date, customer_id"),
     }
@@ -571,10 +573,52 @@ def test_a_transaction_days_late_counts_in_its_half_of_the_window(bank):
     assert (value.frequency_90d, value.activity_decline_pct) == (earlier + recent, decline)
 
 
-def test_tier_history_is_one_row_per_date_and_customer(bank):
+def _in_force(history: pd.DataFrame, day: date) -> pd.DataFrame:
+    """The grade of every customer on `day`, read off the versions as a reader of the history would."""
+    on = history[(history.valid_from <= day) & (history.valid_to.isna() | (history.valid_to > day))]
+    return on.drop(columns=["valid_from", "valid_to"]).set_index("customer_id").sort_index()
+
+
+def test_tier_history_gives_each_dates_grades_and_only_their_changes(bank):
+    """The versions give back the tiers mart of D-1 on D-1 and of D on D, and D added a version
+    only for customers whose grade changed (or who entered)."""
     history = bank.after_rerun["history"]
-    assert sorted(history.as_of_date.unique()) == [D_PREV, D]
-    assert not history.duplicated(["as_of_date", "customer_id"]).any()
+    assert not history.duplicated(["customer_id", "valid_from"]).any()
+    assert not history[history.valid_to.isna()].customer_id.duplicated().any()
+    for state, day in ((bank.after_prev, D_PREV), (bank.after_rerun, D)):
+        pd.testing.assert_frame_equal(_in_force(history, day), state["tiers"].set_index("customer_id"),
+                                      check_dtype=False, obj=str(day))
+    prev = bank.after_prev["tiers"].set_index("customer_id")
+    cur = bank.after_rerun["tiers"].set_index("customer_id")
+    both = prev.index.intersection(cur.index)
+    changed = {c for c in both if tuple(prev.loc[c].fillna("")) != tuple(cur.loc[c].fillna(""))}
+    started = set(history[history.valid_from == D].customer_id)
+    assert changed, "a day changes some customer's reasons or tier at this size"
+    assert started == changed | set(cur.index.difference(prev.index))
+    assert set(history[history.valid_to == D].customer_id) == changed | set(prev.index.difference(cur.index))
+    assert len(history) < len(prev) + len(cur), "a day's unchanged grades are not written again"
+
+
+def test_tier_history_refuses_an_earlier_date_and_rewinds(bank, pg_admin_dsn):
+    """An earlier date than the history's latest change is refused with what to do; after the
+    rewind it names, the dates from it on build again in order to the same history."""
+    copy = _copy_of(bank, pg_admin_dsn, "marts_rewind")
+    try:
+        with pytest.raises(DbtBuildFailed, match="rewind_tier_history"):
+            run_dbt(copy, ["run", "--select", "mart_customer_tier_history"], as_of_date=D_PREV)
+        run_dbt(copy, ["run-operation", "rewind_tier_history", "--args", f"{{from_date: {D}}}"], as_of_date=D)
+        rewound = frame(copy, "select customer_id, valid_from, valid_to, tier_code, tier_rank, reason_codes, "
+                              "relationship_manager_id from marts.mart_customer_tier_history order by 1, 2")
+        assert rewound.valid_from.max() < D and not (rewound.valid_to >= D).any()
+        assert scalar(copy, "select count(*) from marts.mart_tier_movements where as_of_date >= %s", D) == 0
+        run_dbt(copy, ["run", "--select", "mart_customer_tier_history", "mart_tier_movements"], as_of_date=D)
+        again = frame(copy, "select customer_id, valid_from, valid_to, tier_code, tier_rank, reason_codes, "
+                            "relationship_manager_id from marts.mart_customer_tier_history order by 1, 2")
+        moves = frame(copy, "select * from marts.mart_tier_movements order by as_of_date, customer_id")
+    finally:
+        drop_database(pg_admin_dsn, copy)
+    pd.testing.assert_frame_equal(again, bank.after_rerun["history"])
+    pd.testing.assert_frame_equal(moves, bank.after_rerun["movements"])
 
 
 @pytest.mark.parametrize("column, value, error", [
@@ -582,22 +626,29 @@ def test_tier_history_is_one_row_per_date_and_customer(bank):
     ("tier_code", "null", psycopg.errors.NotNullViolation),
     ("tier_rank", "null", psycopg.errors.NotNullViolation),
     ("reason_codes", "null", psycopg.errors.NotNullViolation),
+    ("valid_to", "valid_from", psycopg.errors.CheckViolation),
 ])
 def test_tier_history_refuses_a_bad_grade(bank, column, value, error):
     """The grade's row tests live in the history's constraints: a bad row is refused at the append."""
     with psycopg.connect(bank.warehouse) as conn:
         conn.execute("create temporary table bad as select * from marts.mart_customer_tier_history limit 1")
-        conn.execute(f"update bad set as_of_date = date '2099-01-01', {column} = {value}")
+        conn.execute(f"update bad set customer_id = 'NOT-A-CUSTOMER', {column} = {value}")
         with pytest.raises(error):
             conn.execute("insert into marts.mart_customer_tier_history select * from bad")
 
 
-def test_tier_history_refuses_a_second_row_for_a_date_and_customer(bank):
-    """Its unique index, not a test after the append, keeps one row per date and customer."""
+def test_tier_history_refuses_a_second_version_in_force(bank):
+    """Its unique indexes, not a test after the append, keep one version a day and one in force."""
     with psycopg.connect(bank.warehouse) as conn:
         with pytest.raises(psycopg.errors.UniqueViolation):
             conn.execute("insert into marts.mart_customer_tier_history "
                          "select * from marts.mart_customer_tier_history limit 1")
+    with psycopg.connect(bank.warehouse) as conn:
+        with pytest.raises(psycopg.errors.UniqueViolation, match="__current"):
+            conn.execute("insert into marts.mart_customer_tier_history "
+                         "select customer_id, date '2099-01-01', null, tier_code, tier_rank, policy_version, "
+                         "reason_codes, relationship_manager_id, aum_cny, profit_contribution_cny "
+                         "from marts.mart_customer_tier_history where valid_to is null limit 1")
 
 
 @pytest.mark.parametrize("table, change, error", [
@@ -672,9 +723,9 @@ def test_the_planner_sees_the_latest_day_of_each_day_table(bank, table, column):
 
 
 def test_tier_movements_are_the_diff_of_the_two_dates(bank):
-    history = bank.after_rerun["history"]
-    prev = history[history.as_of_date == D_PREV].set_index("customer_id")
-    cur = history[history.as_of_date == D].set_index("customer_id")
+    """Read off the tiers mart of the two dates, not off the history the movements are built from."""
+    prev = bank.after_prev["tiers"].set_index("customer_id")
+    cur = bank.after_rerun["tiers"].set_index("customer_id")
     expected = {}
     for cid in prev.index.union(cur.index):
         if cid not in prev.index:

@@ -1,6 +1,10 @@
 -- The value of every (not erased) customer as of the build date, with RFM scores: what BI reads.
 -- One row per customer of int_customer_value, which holds every figure but the scores.
-with customer_value as (
+{{ config(pre_hook="set local enable_mergejoin = off") }}
+
+-- Not materialized: read twice, the scores' narrow projection and the rows they join (a
+-- materialized CTE wrote the million wide rows to a temporary file and read them back twice).
+with customer_value as not materialized (
     select * from {{ ref('int_customer_value') }}
 ),
 
@@ -16,6 +20,9 @@ rfm_scores as (
 ),
 
 final as (
+    -- The scores are hashed and the wide rows stream past them in the order they are stored (by
+    -- customer, as the primary key takes them); a merge join sorted the million wide rows
+    -- again (the pre-hook turns it off: 5.2 s against 4.2 s for this query at 1M customers).
     select
         customer_value.as_of_date,
         customer_value.customer_id,

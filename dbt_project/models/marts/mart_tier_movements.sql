@@ -1,6 +1,8 @@
--- What changed since the previous build date in the tier history: upgrades, downgrades,
--- entries (graded now, not then) and exits (graded then, not now). Nothing is recorded for the
--- first build date, which has nothing to compare with. A re-run of a date replaces its rows.
+-- What changed on the build date in the tier history: upgrades, downgrades, entries (graded now,
+-- not the day before) and exits (graded the day before, not now), from the versions that start and
+-- end on the date: a few thousand rows of the history, not two days of every customer. Nothing is
+-- recorded for the first build date, which has nothing to compare with. A re-run of a date
+-- replaces its rows.
 {{
     config(
         materialized='incremental',
@@ -17,43 +19,42 @@ with history as (
     select * from {{ ref('mart_customer_tier_history') }}
 ),
 
-previous_date as (
-    select max(as_of_date) as as_of_date
-    from history
-    where as_of_date < {{ as_of_date() }}
+started as (
+    select * from history where valid_from = {{ as_of_date() }}
 ),
 
-current_tiers as (
-    select * from history where as_of_date = {{ as_of_date() }}
+ended as (
+    select * from history where valid_to = {{ as_of_date() }}
 ),
 
-previous_tiers as (
-    select * from history where as_of_date = (select as_of_date from previous_date)
+graded_before as (
+    select exists (select 1 from history where valid_from < {{ as_of_date() }}) as any_version
 ),
 
 compared as (
     select
-        coalesce(current_tiers.customer_id, previous_tiers.customer_id) as customer_id,
-        previous_tiers.tier_code as from_tier_code,
-        current_tiers.tier_code as to_tier_code,
-        previous_tiers.tier_rank as from_tier_rank,
-        current_tiers.tier_rank as to_tier_rank,
+        coalesce(started.customer_id, ended.customer_id) as customer_id,
+        ended.tier_code as from_tier_code,
+        started.tier_code as to_tier_code,
+        ended.tier_rank as from_tier_rank,
+        started.tier_rank as to_tier_rank,
         case
-            when previous_tiers.customer_id is null then 'entry'
-            when current_tiers.customer_id is null then 'exit'
+            when ended.customer_id is null then 'entry'
+            when started.customer_id is null then 'exit'
             -- Rank 1 is the top tier: a smaller rank is a move up.
-            when current_tiers.tier_rank < previous_tiers.tier_rank then 'upgrade'
-            when current_tiers.tier_rank > previous_tiers.tier_rank then 'downgrade'
+            when started.tier_rank < ended.tier_rank then 'upgrade'
+            when started.tier_rank > ended.tier_rank then 'downgrade'
         end as movement_type
-    from current_tiers
-    full outer join previous_tiers on current_tiers.customer_id = previous_tiers.customer_id
-    where (select as_of_date from previous_date) is not null
+    from started
+    full outer join ended on started.customer_id = ended.customer_id
+    where (select any_version from graded_before)
 ),
 
 final as (
     select
         {{ as_of_date() }} as as_of_date,
-        (select as_of_date from previous_date) as previous_as_of_date,
+        -- The history is date-effective: what a version ended was in force on the day before.
+        {{ as_of_date() }} - 1 as previous_as_of_date,
         customer_id,
         movement_type,
         from_tier_code,
