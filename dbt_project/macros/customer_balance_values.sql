@@ -58,3 +58,20 @@ from (
     group by customer_id, balance_date
 ) as sums
 {%- endmacro %}
+
+
+{#- What int_customer_balance_day holds: the build date it valued and the dbt invocation that
+    built it, as its table comment. int_customer_days reads the table only when the stamp is its
+    own invocation's for the same date: the same run, so the same balances and account records. -#}
+{% macro customer_balance_day_stamp() -%}
+dbt invocation {{ invocation_id }}, balance_date {{ as_of_date_text() }}
+{%- endmacro %}
+
+
+{#- Whether int_customer_balance_day holds the build date's values of this dbt invocation. -#}
+{% macro customer_balance_day_is_current() -%}
+{%- if not execute -%}{{ return(false) }}{%- endif -%}
+{%- set day = ref('int_customer_balance_day') -%}
+{%- set stamp = run_query("select obj_description(to_regclass('" ~ day ~ "'), 'pg_class')").rows[0][0] -%}
+{{ return(stamp == customer_balance_day_stamp()) }}
+{%- endmacro %}

@@ -60,9 +60,16 @@ where history.valid_to is null
 
 
 {#- Post-hook: at most one version in force per customer, held by a unique index (dbt's index
-    config has no partial indexes). -#}
+    config has no partial indexes). Looked up first: CREATE INDEX IF NOT EXISTS takes its lock
+    before it looks, and waited a second for autovacuum on the freshly updated table. -#}
 {% macro one_current_tier_version() -%}
-create unique index if not exists {{ this.identifier }}__current on {{ this }} (customer_id) where valid_to is null
+do $$
+begin
+    if to_regclass('{{ this.schema }}.{{ this.identifier }}__current') is null then
+        create unique index {{ this.identifier }}__current on {{ this }} (customer_id) where valid_to is null;
+    end if;
+end
+$$
 {%- endmacro %}
 
 

@@ -672,6 +672,27 @@ def test_the_marts_refuse_a_row_their_rules_forbid(bank, table, change, error):
             conn.execute(f"insert into marts.{table} select * from bad")
 
 
+def test_customer_days_value_the_day_themselves_without_this_runs_balance_day(bank, pg_admin_dsn):
+    """int_customer_days takes the day's valued balances from int_customer_balance_day only when
+    the same dbt invocation built it for the date: run without it, the day comes out the same."""
+    days = ("select * from int.int_customer_days where balance_date = %s order by customer_id")
+    copy = _copy_of(bank, pg_admin_dsn, "marts_balance_day")
+    try:
+        with psycopg.connect(copy, autocommit=True) as conn:
+            stamp = conn.execute("select obj_description('int.int_customer_balance_day'::regclass, 'pg_class')"
+                                 ).fetchone()[0]
+            # Whatever the stale table holds must not reach the days.
+            conn.execute("update int.int_customer_balance_day set aum_day_cny = aum_day_cny + 1000000")
+        assert stamp.startswith("dbt invocation ") and stamp.endswith(f"balance_date {D}")
+        before = frame(copy, days, D)
+        run_dbt(copy, ["run", "--select", "int_customer_days"], as_of_date=D)
+        after = frame(copy, days, D)
+    finally:
+        drop_database(pg_admin_dsn, copy)
+    assert len(before) > 0
+    pd.testing.assert_frame_equal(before.drop(columns="_logical_date"), after.drop(columns="_logical_date"))
+
+
 def test_a_customer_missing_from_the_value_halves_fails_the_build(bank, pg_admin_dsn):
     """The value model's halves meet at the median customer number; a customer neither half holds
     (a half built alone after the customers changed) fails the build's check, not silently."""

@@ -15,6 +15,7 @@
 -- Indexes date first, like fct_daily_balances: a day's million rows append at the index's right
 -- edge; every read is by date (window bounds) or by date and customer (probes).
 -- Logged, unlike the other intermediate tables: it is history, and a crash must not empty it.
+-- depends_on: {{ ref('int_customer_balance_day') }}
 {{
     config(
         materialized='incremental',
@@ -45,6 +46,10 @@
     an earlier day then gets that day's row straight from the day before's running totals, without
     the grid and window of the general case (two more sorts of a million rows). -#}
 {%- set one_day = is_incremental() and run.first_date != 'null::date' and run.first_date == run.last_date %}
+{#- On the daily run the day's balances come valued per customer from int_customer_balance_day,
+    built beside the transaction days, if this invocation built it for this date. -#}
+{%- set day_valued = one_day and run.first_date == "'" ~ as_of_date_text() ~ "'::date"
+                     and customer_balance_day_is_current() %}
 {%- set first_date = run.first_date if is_incremental() else '(select first_date from recompute_from)' %}
 
 with recompute_from as (
@@ -96,7 +101,16 @@ recomputed_customers as (
 balance_values as (
     -- Earlier days fetched by the pre-hook are already only those of recomputed owners: the
     -- day's 2.3M balances (at 1M customers) are not matched against them here.
+    {% if day_valued %}
+    -- The day (first_date, the last day) valued beside the transaction days; the earlier days
+    -- fetched by the pre-hook valued here. Their dates differ, so each customer-day is one row
+    -- either way.
+    select * from {{ ref('int_customer_balance_day') }}
+    union all
+    {{ customer_balance_values('crm_customer_days_changed_balances') }}
+    {% else %}
     {{ customer_balance_values('balances') }}
+    {% endif %}
 ),
 
 txn_values as (

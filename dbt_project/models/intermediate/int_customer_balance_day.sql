@@ -1,0 +1,25 @@
+-- The build date's balances valued per customer (customer_balance_values): what int_customer_days
+-- adds to the running totals on a daily run. Built beside int_customer_txn_days, off the chain to
+-- the tiers: the valuation is 2.3M account-days joined to their accounts, products and economics
+-- and summed at 1M customers (about 6 s), which int_customer_days otherwise does itself, after
+-- the transaction days, while the other thread waits for it (docs/BENCHMARKS.md, session 20).
+-- int_customer_days reads it only in the same dbt invocation (the table comment says which), so
+-- a build that leaves this model out, or a re-run of a single model, values the day itself.
+{{
+    config(
+        post_hook="comment on table {{ this }} is '{{ customer_balance_day_stamp() }}'",
+    )
+}}
+
+with day_balances as (
+    select * from {{ ref('fct_daily_balances') }}
+    where balance_date = {{ as_of_date() }}
+),
+
+valued as (
+    {{ customer_balance_values('day_balances') }}
+)
+
+select * from valued
+-- By customer: int_customer_days joins it to the day before's running totals on the customer.
+order by customer_id
