@@ -4,7 +4,8 @@
     Build dates come in order: a run of the latest date replaces that date's changes (a re-run);
     a run of an earlier date is refused, because the later versions were graded after it:
     rewind_tier_history moves the history back to before a date, and the dates from it on are
-    then built again in order. -#}
+    then built again in order. The table's comment (tier_history_stamp) records the latest date
+    graded and the one before it: a date that changed no grade leaves no row to tell. -#}
 
 {#- The columns of a version as graded on the build date, from the tier rules and the RM book. -#}
 {% macro tier_version_columns(tier_rules, rm_book) -%}
@@ -28,11 +29,14 @@
     (an erased or closed customer: an exit). -#}
 {% macro close_tier_versions(tier_rules, rm_book) -%}
 {%- if execute and is_incremental() -%}
-{%- set latest = run_query("select max(greatest(valid_from, valid_to))::text from " ~ this).rows[0][0] -%}
+{%- set changed = run_query("select max(greatest(valid_from, valid_to))::text from " ~ this).rows[0][0] -%}
+{%- set stamp = tier_history_stamp(this) -%}
+{#- The latest date graded: the stamp knows dates that changed nothing. -#}
+{%- set latest = [changed or '', stamp.through or ''] | max -%}
 {%- set build_date = as_of_date_text() -%}
-{%- if latest is not none and latest > build_date -%}
+{%- if latest and latest > build_date -%}
 {{ exceptions.raise_compiler_error(
-    this ~ " holds versions graded on " ~ latest ~ ", after the build date " ~ build_date ~ ": an earlier "
+    this ~ " was graded on " ~ latest ~ ", after the build date " ~ build_date ~ ": an earlier "
     ~ "date cannot be graded again in between. To rebuild from " ~ build_date ~ ", rewind the history first "
     ~ "(dbt run-operation rewind_tier_history --args '{from_date: " ~ build_date ~ "}'), then build every "
     ~ "date from it on again, in order.") }}
@@ -60,16 +64,41 @@ where history.valid_to is null
 
 
 {#- Post-hook: at most one version in force per customer, held by a unique index (dbt's index
-    config has no partial indexes). Looked up first: CREATE INDEX IF NOT EXISTS takes its lock
-    before it looks, and waited a second for autovacuum on the freshly updated table. -#}
-{% macro one_current_tier_version() -%}
+    config has no partial indexes), and the stamp of the date graded. The index is looked up on
+    this table first: CREATE INDEX IF NOT EXISTS takes its lock before it looks, and waited a
+    second for it at 1M customers (most likely behind autovacuum on the freshly updated table).
+    After a full refresh the old table, renamed aside until dbt drops it, still holds the index's
+    name: it is renamed out of the way. -#}
+{% macro finish_tier_history() -%}
+{%- set index = this.identifier ~ '__current' -%}
 do $$
 begin
-    if to_regclass('{{ this.schema }}.{{ this.identifier }}__current') is null then
-        create unique index {{ this.identifier }}__current on {{ this }} (customer_id) where valid_to is null;
+    if not exists (
+        select 1 from pg_index join pg_class on pg_class.oid = pg_index.indexrelid
+        where pg_index.indrelid = '{{ this }}'::regclass and pg_class.relname = '{{ index }}'
+    ) then
+        alter index if exists {{ this.schema }}.{{ index }} rename to {{ index }}_replaced;
+        create unique index {{ index }} on {{ this }} (customer_id) where valid_to is null;
     end if;
 end
-$$
+$$;
+{%- set stamp = tier_history_stamp(this) -%}
+{%- set build_date = as_of_date_text() -%}
+{#- A re-run of the date keeps the date before it. -#}
+{%- set previous = stamp.previous if stamp.through == build_date else stamp.through %}
+comment on table {{ this }} is 'graded through {{ build_date }}{{ ", after " ~ previous if previous }}'
+{%- endmacro %}
+
+
+{#- The stamp of a tier history: {'through': the latest date graded, 'previous': the date graded
+    before it}, each 'YYYY-MM-DD' or none (no table, no comment: a table just created). -#}
+{% macro tier_history_stamp(history) -%}
+{%- set none_stamp = {'through': none, 'previous': none} -%}
+{%- if not execute -%}{{ return(none_stamp) }}{%- endif -%}
+{%- set text = run_query("select obj_description(to_regclass('" ~ history ~ "'), 'pg_class')").rows[0][0] -%}
+{%- set found = modules.re.fullmatch('graded through (\\d{4}-\\d{2}-\\d{2})(?:, after (\\d{4}-\\d{2}-\\d{2}))?', text or '') -%}
+{%- if not found -%}{{ return(none_stamp) }}{%- endif -%}
+{{ return({'through': found.group(1), 'previous': found.group(2)}) }}
 {%- endmacro %}
 
 
@@ -80,25 +109,39 @@ $$
 {% macro rewind_tier_history(from_date) -%}
 {%- set history = ref('mart_customer_tier_history') -%}
 {%- set movements = ref('mart_tier_movements') -%}
-{%- call statement('rewind_tier_history', fetch_result=True) %}
-with removed as (
-    delete from {{ history }} where valid_from >= {{ dbt.string_literal(from_date) }}::date returning 1
-),
-
-reopened as (
-    update {{ history }} set valid_to = null
-    where valid_to >= {{ dbt.string_literal(from_date) }}::date and valid_from < {{ dbt.string_literal(from_date) }}::date
-    returning 1
-),
-
-movements_removed as (
-    delete from {{ movements }} where as_of_date >= {{ dbt.string_literal(from_date) }}::date returning 1
-)
-
-select (select count(*) from removed), (select count(*) from reopened), (select count(*) from movements_removed)
+{%- set day = dbt.string_literal(from_date) ~ '::date' -%}
+{#- In this order: a version is in force again only once the newer ones are gone (the partial
+    unique index of one in force per customer is checked row by row). -#}
+{%- call statement('rewind_tier_history__removed', fetch_result=False) %}
+delete from {{ history }} where valid_from >= {{ day }}
 {%- endcall %}
-{%- set counts = load_result('rewind_tier_history').table.rows[0] %}
+{%- call statement('rewind_tier_history__reopened', fetch_result=False) %}
+update {{ history }} set valid_to = null where valid_to >= {{ day }}
+{%- endcall %}
+{%- call statement('rewind_tier_history__movements', fetch_result=False) %}
+delete from {{ movements }} where as_of_date >= {{ day }}
+{%- endcall %}
+{#- The dates graded before from_date are not recorded: the next run stamps its own. -#}
+{%- call statement('rewind_tier_history__stamp') %}
+comment on table {{ history }} is null
+{%- endcall %}
 {%- do adapter.commit() %}
-{{ log('tier history rewound to before ' ~ from_date ~ ': ' ~ counts[0] ~ ' versions removed, ' ~ counts[1]
-       ~ ' in force again, ' ~ counts[2] ~ ' movements removed', info=True) }}
+{{ log('tier history rewound to before ' ~ from_date ~ ': '
+       ~ load_result('rewind_tier_history__removed').response.rows_affected ~ ' versions removed, '
+       ~ load_result('rewind_tier_history__reopened').response.rows_affected ~ ' in force again, '
+       ~ load_result('rewind_tier_history__movements').response.rows_affected ~ ' movements removed',
+       info=True) }}
+{%- endmacro %}
+
+
+{#- The build date before this one, from the history's stamp (its own run of this date wrote it);
+    the day before when the stamp does not say (a history just rewound, a unit test): the
+    history is date-effective, so what a version ended was in force then. -#}
+{% macro previous_build_date_of(history) -%}
+{%- set stamp = tier_history_stamp(history) if model.resource_type != 'unit_test' else {'through': none} -%}
+{%- if stamp.through == as_of_date_text() and stamp.previous -%}
+date '{{ stamp.previous }}'
+{%- else -%}
+{{ as_of_date() }} - 1
+{%- endif -%}
 {%- endmacro %}

@@ -681,16 +681,23 @@ def test_customer_days_value_the_day_themselves_without_this_runs_balance_day(ba
         with psycopg.connect(copy, autocommit=True) as conn:
             stamp = conn.execute("select obj_description('int.int_customer_balance_day'::regclass, 'pg_class')"
                                  ).fetchone()[0]
-            # Whatever the stale table holds must not reach the days.
-            conn.execute("update int.int_customer_balance_day set aum_day_cny = aum_day_cny + 1000000")
         assert stamp.startswith("dbt invocation ") and stamp.endswith(f"balance_date {D}")
         before = frame(copy, days, D)
-        run_dbt(copy, ["run", "--select", "int_customer_days"], as_of_date=D)
+        # Built in the same invocation, the day table is read.
+        both = run_dbt(copy, ["run", "--select", "int_customer_balance_day", "int_customer_days"], as_of_date=D)
+        with_table = frame(copy, days, D)
+        # Whatever a stale table holds must not reach the days.
+        with psycopg.connect(copy, autocommit=True) as conn:
+            conn.execute("update int.int_customer_balance_day set aum_day_cny = aum_day_cny + 1000000")
+        alone = run_dbt(copy, ["run", "--select", "int_customer_days"], as_of_date=D)
         after = frame(copy, days, D)
     finally:
         drop_database(pg_admin_dsn, copy)
     assert len(before) > 0
-    pd.testing.assert_frame_equal(before.drop(columns="_logical_date"), after.drop(columns="_logical_date"))
+    assert "the day valued beside it" in both.stdout
+    assert "the day valued beside it" not in alone.stdout
+    for got in (with_table, after):
+        pd.testing.assert_frame_equal(before.drop(columns="_logical_date"), got.drop(columns="_logical_date"))
 
 
 def test_a_customer_missing_from_the_value_halves_fails_the_build(bank, pg_admin_dsn):

@@ -50,6 +50,7 @@
     built beside the transaction days, if this invocation built it for this date. -#}
 {%- set day_valued = one_day and run.first_date == "'" ~ as_of_date_text() ~ "'::date"
                      and customer_balance_day_is_current() %}
+{%- if day_valued %}{{ log('int_customer_days: the day valued beside it (int_customer_balance_day)', info=True) }}{% endif %}
 {%- set first_date = run.first_date if is_incremental() else '(select first_date from recompute_from)' %}
 
 with recompute_from as (

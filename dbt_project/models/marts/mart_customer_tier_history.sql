@@ -18,7 +18,7 @@
                                      checks=2, unique=['customer_id', 'valid_from']) }}",
             "{{ close_tier_versions(ref('int_customer_tier_rules'), ref('mart_rm_book')) }}",
         ],
-        post_hook="{{ one_current_tier_version() }}",
+        post_hook="{{ finish_tier_history() }}",
         indexes=[
             {'columns': ['valid_from']},
             {'columns': ['valid_to']},

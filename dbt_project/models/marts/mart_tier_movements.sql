@@ -53,8 +53,7 @@ compared as (
 final as (
     select
         {{ as_of_date() }} as as_of_date,
-        -- The history is date-effective: what a version ended was in force on the day before.
-        {{ as_of_date() }} - 1 as previous_as_of_date,
+        {{ previous_build_date_of(ref('mart_customer_tier_history')) }} as previous_as_of_date,
         customer_id,
         movement_type,
         from_tier_code,
