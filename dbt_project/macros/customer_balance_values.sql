@@ -72,6 +72,6 @@ dbt invocation {{ invocation_id }}, balance_date {{ as_of_date_text() }}
 {% macro customer_balance_day_is_current() -%}
 {%- if not execute -%}{{ return(false) }}{%- endif -%}
 {%- set day = ref('int_customer_balance_day') -%}
-{%- set stamp = run_query("select obj_description(to_regclass('" ~ day ~ "'), 'pg_class')").rows[0][0] -%}
-{{ return(stamp == customer_balance_day_stamp()) }}
+{{ return(table_comment(day) == customer_balance_day_stamp()) }}
 {%- endmacro %}
+

@@ -7,22 +7,6 @@
     then built again in order. The table's comment (tier_history_stamp) records the latest date
     graded and the one before it: a date that changed no grade leaves no row to tell. -#}
 
-{#- The columns of a version as graded on the build date, from the tier rules and the RM book. -#}
-{% macro tier_version_columns(tier_rules, rm_book) -%}
-    select
-        {{ tier_rules }}.customer_id,
-        {{ as_of_date() }} as valid_from,
-        null::date as valid_to,
-        {{ tier_rules }}.tier_code,
-        {{ tier_rules }}.tier_rank,
-        {{ tier_rules }}.policy_version,
-        {{ tier_rules }}.reason_codes,
-        {{ rm_book }}.relationship_manager_id,
-        {{ tier_rules }}.aum_cny,
-        {{ tier_rules }}.profit_contribution_cny
-{%- endmacro %}
-
-
 {#- Pre-hook of mart_customer_tier_history (incremental runs): refuse an earlier date, undo an
     earlier run of this date, close the versions whose grade changed (the tier, its policy
     version, the reason codes or the relationship manager) or whose customer is no longer graded
@@ -95,8 +79,7 @@ comment on table {{ this }} is 'graded through {{ build_date }}{{ ", after " ~ p
 {% macro tier_history_stamp(history) -%}
 {%- set none_stamp = {'through': none, 'previous': none} -%}
 {%- if not execute -%}{{ return(none_stamp) }}{%- endif -%}
-{%- set text = run_query("select obj_description(to_regclass('" ~ history ~ "'), 'pg_class')").rows[0][0] -%}
-{%- set found = modules.re.fullmatch('graded through (\\d{4}-\\d{2}-\\d{2})(?:, after (\\d{4}-\\d{2}-\\d{2}))?', text or '') -%}
+{%- set found = modules.re.fullmatch('graded through (\\d{4}-\\d{2}-\\d{2})(?:, after (\\d{4}-\\d{2}-\\d{2}))?', table_comment(history) or '') -%}
 {%- if not found -%}{{ return(none_stamp) }}{%- endif -%}
 {{ return({'through': found.group(1), 'previous': found.group(2)}) }}
 {%- endmacro %}

@@ -40,7 +40,17 @@ graded as (
     -- mart build side by side (tests/singular/assert_tier_history_matches_tier.sql holds them equal).
     -- A bad grade is refused at the append by this model's contract constraints (not null, a known
     -- tier_code), so it never enters the history, whatever the mart's own tests say later.
-    {{ tier_version_columns('tier_rules', 'rm_book') }}
+    select
+        tier_rules.customer_id,
+        {{ as_of_date() }} as valid_from,
+        null::date as valid_to,
+        tier_rules.tier_code,
+        tier_rules.tier_rank,
+        tier_rules.policy_version,
+        tier_rules.reason_codes,
+        rm_book.relationship_manager_id,
+        tier_rules.aum_cny,
+        tier_rules.profit_contribution_cny
     from tier_rules
     left join rm_book on tier_rules.customer_id = rm_book.customer_id
 ),

@@ -1,6 +1,6 @@
 -- What changed on the build date in the tier history: upgrades, downgrades, entries (graded now,
--- not the day before) and exits (graded the day before, not now), from the versions that start and
--- end on the date: a few thousand rows of the history, not two days of every customer. Nothing is
+-- not on the previous build date) and exits (graded then, not now), from the versions that start
+-- and end on the date: a few thousand rows of the history, not two days of every customer. Nothing is
 -- recorded for the first build date, which has nothing to compare with. A re-run of a date
 -- replaces its rows.
 {{
