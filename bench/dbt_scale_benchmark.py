@@ -188,9 +188,9 @@ def main() -> None:
     parser.add_argument("--next-day-in-place", action="store_true",
                         help="only the next-day build, on the warehouse itself as a --keep run left it with "
                              "the next day loaded and not built (once: the build changes those bytes)")
-    parser.add_argument("--skip-fold", action="store_true",
-                        help="leave the next day's late corrections unfolded (to time readers before and after a "
-                             "fold by hand)")
+    parser.add_argument("--warehouse-suffix", default="",
+                        help="build in bench_scale_<n>_wh<suffix>: a second checkout measures its build from the same "
+                             "--keep'd loaded database beside another's (use with --reuse --keep)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
 
@@ -200,7 +200,6 @@ def main() -> None:
     from python_tasks.orchestration import test_dag
     from python_tasks.synthetic.bank import GenerationResult, GenerationSpec, generate
     from python_tasks.transform.dbt_build import build, dbt_threads
-    from python_tasks.transform.late_corrections import fold_late_corrections
 
     # A private dbt target: the run must not read another dbt's run_results.json.
     os.environ.setdefault("DBT_TARGET_PATH", str(REPO_ROOT / ".crm" / "bench-dbt-target"))
@@ -211,7 +210,7 @@ def main() -> None:
     next_day: date = spec.end_date
     full_day = next_day - timedelta(days=1)
     tag = f"scale_{args.customers}"
-    wh_db, src_db, loaded_db, copy_db = (f"bench_{tag}_wh", f"bench_{tag}_src", f"bench_{tag}_loaded",
+    wh_db, src_db, loaded_db, copy_db = (f"bench_{tag}_wh{args.warehouse_suffix}", f"bench_{tag}_src", f"bench_{tag}_loaded",
                                          f"bench_{tag}_wh_airflow")
     ep = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, wh_db),
                    source_dsn=with_dbname(base.warehouse_dsn, src_db), embedded=base.embedded)
@@ -262,8 +261,6 @@ def main() -> None:
         build(ep.warehouse_dsn, next_day)
         kept = _keep_run_results(args.customers, "next_day_only")
         log.info("next-day build alone: %.1fs (run results: %s)", time.perf_counter() - started, kept)
-        if not args.skip_fold:
-            fold_late_corrections(ep.warehouse_dsn)  # logs what it moved and how long it took
         print("\n".join(_profile(kept)))
         return
     if args.reuse:
@@ -308,9 +305,6 @@ def main() -> None:
     if args.snapshot_next_day:
         _copy_database(admin, wh_db, f"bench_{tag}_next_day")
     nxt = timed("next-day build", build, ep.warehouse_dsn, next_day)
-    # crm_daily's task after the marts, beside the exports: not part of the build's time.
-    if not args.skip_fold:
-        timed("fold of the late corrections, after the next-day build", fold_late_corrections, ep.warehouse_dsn)
     kept_next = _keep_run_results(args.customers, "next_day")
     slow_next, next_profile = _slowest(kept_next), _profile(kept_next)
     render(args, generated, rows_full, timings, full, nxt, slow_full, slow_next, None, next_profile)

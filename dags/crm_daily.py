@@ -66,12 +66,6 @@ def crm_daily():
 
         return assert_marts_built(warehouse_dsn(), business_date(ds))
 
-    @task
-    def fold_late_corrections() -> dict:
-        from python_tasks.transform.late_corrections import fold_late_corrections as fold
-
-        return vars(fold(warehouse_dsn()))
-
     @task(outlets=[CLUSTERS])
     def cluster_customers(ds: str) -> dict:
         from python_tasks.clustering import run_clustering
@@ -125,9 +119,6 @@ def crm_daily():
     gate = quality_gate()
     exported = export_campaigns()
     built >> clustered >> lists >> gate >> exported >> run_summary()
-    # Beside the exports, off their path: the late corrections go into the stored history. A leaf
-    # of its own, so a failed fold fails the run (the summary runs whatever happened upstream).
-    built >> fold_late_corrections()
 
 
 crm_daily()

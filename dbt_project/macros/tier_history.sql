@@ -4,19 +4,18 @@
     Build dates come in order: a run of the latest date replaces that date's changes (a re-run);
     a run of an earlier date is refused, because the later versions were graded after it:
     rewind_tier_history moves the history back to before a date, and the dates from it on are
-    then built again in order. The table's comment (tier_history_stamp) records the latest date
-    graded and the one before it: a date that changed no grade leaves no row to tell. -#}
+    then built again in order. ops.build_state records the dates built: a date that changed no
+    grade leaves no row in the history to tell. -#}
 
 {#- Pre-hook of mart_customer_tier_history (incremental runs): refuse an earlier date, undo an
     earlier run of this date, close the versions whose grade changed (the tier, its policy
     version, the reason codes or the relationship manager) or whose customer is no longer graded
     (an erased or closed customer: an exit). -#}
-{% macro close_tier_versions(tier_rules, rm_book) -%}
+{% macro close_tier_versions(tier_rules, rm_book, build_state) -%}
 {%- if execute and is_incremental() -%}
-{%- set changed = run_query("select max(greatest(valid_from, valid_to))::text from " ~ this).rows[0][0] -%}
-{%- set stamp = tier_history_stamp(this) -%}
-{#- The latest date graded: the stamp knows dates that changed nothing. -#}
-{%- set latest = [changed or '', stamp.through or ''] | max -%}
+{#- The latest date graded: build_state knows the dates that changed nothing. -#}
+{%- set latest = run_query("select greatest((select max(greatest(valid_from, valid_to)) from " ~ this
+    ~ "), (select max(as_of_date) from " ~ build_state ~ "))::text").rows[0][0] or '' -%}
 {%- set build_date = as_of_date_text() -%}
 {%- if latest and latest > build_date -%}
 {{ exceptions.raise_compiler_error(
@@ -66,22 +65,6 @@ begin
     end if;
 end
 $$;
-{%- set stamp = tier_history_stamp(this) -%}
-{%- set build_date = as_of_date_text() -%}
-{#- A re-run of the date keeps the date before it. -#}
-{%- set previous = stamp.previous if stamp.through == build_date else stamp.through %}
-comment on table {{ this }} is 'graded through {{ build_date }}{{ ", after " ~ previous if previous }}'
-{%- endmacro %}
-
-
-{#- The stamp of a tier history: {'through': the latest date graded, 'previous': the date graded
-    before it}, each 'YYYY-MM-DD' or none (no table, no comment: a table just created). -#}
-{% macro tier_history_stamp(history) -%}
-{%- set none_stamp = {'through': none, 'previous': none} -%}
-{%- if not execute -%}{{ return(none_stamp) }}{%- endif -%}
-{%- set found = modules.re.fullmatch('graded through (\\d{4}-\\d{2}-\\d{2})(?:, after (\\d{4}-\\d{2}-\\d{2}))?', table_comment(history) or '') -%}
-{%- if not found -%}{{ return(none_stamp) }}{%- endif -%}
-{{ return({'through': found.group(1), 'previous': found.group(2)}) }}
 {%- endmacro %}
 
 
@@ -92,6 +75,7 @@ comment on table {{ this }} is 'graded through {{ build_date }}{{ ", after " ~ p
 {% macro rewind_tier_history(from_date) -%}
 {%- set history = ref('mart_customer_tier_history') -%}
 {%- set movements = ref('mart_tier_movements') -%}
+{%- set build_state = ref('build_state') -%}
 {%- set day = dbt.string_literal(from_date) ~ '::date' -%}
 {#- In this order: a version is in force again only once the newer ones are gone (the partial
     unique index of one in force per customer is checked row by row). -#}
@@ -104,9 +88,8 @@ update {{ history }} set valid_to = null where valid_to >= {{ day }}
 {%- call statement('rewind_tier_history__movements', fetch_result=False) %}
 delete from {{ movements }} where as_of_date >= {{ day }}
 {%- endcall %}
-{#- The dates graded before from_date are not recorded: the next run stamps its own. -#}
-{%- call statement('rewind_tier_history__stamp') %}
-comment on table {{ history }} is null
+{%- call statement('rewind_tier_history__dates') %}
+delete from {{ build_state }} where as_of_date >= {{ day }}
 {%- endcall %}
 {%- do adapter.commit() %}
 {{ log('tier history rewound to before ' ~ from_date ~ ': '
@@ -114,17 +97,4 @@ comment on table {{ history }} is null
        ~ load_result('rewind_tier_history__reopened').response.rows_affected ~ ' in force again, '
        ~ load_result('rewind_tier_history__movements').response.rows_affected ~ ' movements removed',
        info=True) }}
-{%- endmacro %}
-
-
-{#- The build date before this one, from the history's stamp (its own run of this date wrote it);
-    the day before when the stamp does not say (a history just rewound, a unit test): the
-    history is date-effective, so what a version ended was in force then. -#}
-{% macro previous_build_date_of(history) -%}
-{%- set stamp = tier_history_stamp(history) if model.resource_type != 'unit_test' else {'through': none} -%}
-{%- if stamp.through == as_of_date_text() and stamp.previous -%}
-date '{{ stamp.previous }}'
-{%- else -%}
-{{ as_of_date() }} - 1
-{%- endif -%}
 {%- endmacro %}

@@ -413,49 +413,13 @@ def test_rerun_of_the_first_full_build_changes_no_table(bank):
     assert {t: n for t, n in bank.first_build_rerun_diff.items() if n} == {}
 
 
-_DAY_VALUES = ["aum_day_cny", "deposit_day_cny", "wealth_day_cny", "loan_day_cny", "annual_interest_margin_cny",
-               "annual_wealth_fee_cny", "annual_account_cost_cny"]
-_TXN_VALUES = ["txn_count", "digital_txn_count", "monetary_cny", "channel_cost_cny", "fee_income_cny"]
-_TOTALS = {"cum_balance_days": "balance_day_delta", "cum_aum_cny": "aum_day_cny",
-           "cum_interest_margin_cny": "annual_interest_margin_cny", "cum_wealth_fee_cny": "annual_wealth_fee_cny",
-           "cum_account_cost_cny": "annual_account_cost_cny", "cum_txn_count": "txn_count",
-           "cum_digital_txn_count": "digital_txn_count", "cum_monetary_cny": "monetary_cny",
-           "cum_channel_cost_cny": "channel_cost_cny", "cum_fee_income_cny": "fee_income_cny"}
-_COUNTS = {"txn_count", "digital_txn_count", "cum_balance_days", "cum_txn_count", "cum_digital_txn_count"}
-
-
-def _cast(column: str, expression: str) -> str:
-    return f"({expression})::bigint as {column}" if column in _COUNTS else f"{expression} as {column}"
-
-
-#: Every stored day of int_customer_days as a full rebuild holds it: a day's values plus the
-#: corrections made to that day, each running total plus the corrections it lacks (made to an
-#: earlier or the same day, absorbed only from a later one). Written here from the corrections
-#: table's definition, not with the project's macros.
-CUSTOMER_DAYS_CORRECTED = f"""
-select
-    stored.customer_id,
-    stored.balance_date,
-    stored.has_balance or coalesce(same_day.adds_balance, false) as has_balance,
-    {", ".join(_cast(c, f"stored.{c} + coalesce(same_day.{c}, 0)") for c in _DAY_VALUES + _TXN_VALUES)},
-    {", ".join(_cast(cum, f"stored.{cum} + coalesce(lacking.{cum}, 0)") for cum in _TOTALS)},
-    greatest(stored.last_txn_date, lacking.last_txn_date) as last_txn_date,
-    stored._logical_date
-from int.int_customer_days as stored
-left join lateral (
-    select bool_or(adds_balance) as adds_balance, {", ".join(f"sum({c}) as {c}" for c in _DAY_VALUES + _TXN_VALUES)}
-    from int.int_customer_days__corrections as corrections
-    where corrections.customer_id = stored.customer_id and corrections.correction_date = stored.balance_date
-) as same_day on true
-left join lateral (
-    select {", ".join(f"sum({delta}) as {cum}" for cum, delta in _TOTALS.items())},
-           max(correction_date) filter (where has_txn) as last_txn_date
-    from int.int_customer_days__corrections as corrections
-    where corrections.customer_id = stored.customer_id
-      and corrections.correction_date <= stored.balance_date and corrections.absorbed_from > stored.balance_date
-) as lacking on true
-order by stored.customer_id, stored.balance_date
-"""
+#: The per-day tables as a full rebuild holds them: a recomputed day left without a balance is kept
+#: as a row of zeros (has_balance false), which adds nothing to any window.
+PER_DAY_TABLES = {
+    "int_customer_balance_days": "select * from int.int_customer_balance_days where has_balance "
+                                 "order by customer_id, balance_date",
+    "int_customer_txn_days": "select * from int.int_customer_txn_days order by customer_id, txn_date",
+}
 
 
 def _copy_of(bank: Bank, pg_admin_dsn: str, name: str) -> str:
@@ -472,95 +436,77 @@ def _copy_of(bank: Bank, pg_admin_dsn: str, name: str) -> str:
 
 
 def test_incremental_models_equal_a_full_rebuild(bank, pg_admin_dsn):
-    """int_customer_days and dim_customer after D-1, D and a re-run of D (late transactions, a
-    late-arriving account record, changed customer and contact records among them) hold exactly
-    what a full rebuild of them as of D computes: every running total of every customer and day
-    (the incremental runs' late corrections applied; the rebuild has none), every golden
-    record."""
+    """The per-day tables, dim_customer and every value mart after D-1, D and a re-run of D (late
+    transactions, a late-arriving account record, changed customer and contact records among
+    them) hold exactly what a full rebuild of them as of D computes."""
     rebuilt = _copy_of(bank, pg_admin_dsn, "marts_full")
     queries = {
-        "int_customer_days": CUSTOMER_DAYS_CORRECTED,
+        **PER_DAY_TABLES,
         "dim_customer": "select * from marts.dim_customer order by customer_id",
+        "mart_customer_value": "select * from marts.mart_customer_value order by customer_id",
+        "mart_customer_tier": "select * from marts.mart_customer_tier order by customer_id",
+        "mart_pareto": "select * from marts.mart_pareto order by customer_id",
     }
     try:
-        run_dbt(rebuilt, ["run", "--full-refresh", "--select", "int_customer_days", "dim_customer"], as_of_date=D)
-        incremental = {name: frame(bank.warehouse, q).drop(columns=["_logical_date"]) for name, q in queries.items()}
-        full = {name: frame(rebuilt, q).drop(columns=["_logical_date"]) for name, q in queries.items()}
-        rebuilt_corrections = scalar(rebuilt, "select count(*) from int.int_customer_days__corrections")
+        run_dbt(rebuilt, ["run", "--full-refresh", "--select", "int_customer_txn_days", "int_customer_balance_days",
+                          "dim_customer", "int_customer_windows+"], as_of_date=D)
+        incremental = {name: frame(bank.warehouse, q).drop(columns=["_logical_date"], errors="ignore")
+                       for name, q in queries.items()}
+        full = {name: frame(rebuilt, q).drop(columns=["_logical_date"], errors="ignore")
+                for name, q in queries.items()}
     finally:
         drop_database(pg_admin_dsn, rebuilt)
-    assert len(incremental["int_customer_days"]) > 1000
+    assert len(incremental["int_customer_balance_days"]) > 1000
+    assert len(incremental["int_customer_txn_days"]) > 1000
     assert len(incremental["dim_customer"]) > 100
-    # The incremental runs did correct late data (else the comparison above proves nothing new).
-    for kind in ("txn_count <> 0", "adds_balance"):
-        assert scalar(bank.warehouse, f"select count(*) from int.int_customer_days__corrections where {kind}") > 0
-    assert rebuilt_corrections == 0
+    # The incremental runs did recompute stored days (else the comparison above proves nothing new).
+    assert scalar(bank.warehouse, "select count(*) from int.int_customer_txn_days "
+                                  "where _logical_date = %s and txn_date < %s", D, D) > 0
     for name in queries:
         pd.testing.assert_frame_equal(incremental[name], full[name], obj=name)
 
 
-def test_folding_the_late_corrections_keeps_the_corrected_history(bank, pg_admin_dsn):
-    """After the build, the corrections move into the stored days they span: the stored history
-    then is what the corrected history was (so, by the test above, what a full rebuild holds), no
-    correction is left, the value model reads the same figures, and a second fold moves nothing."""
-    from python_tasks.transform.late_corrections import fold_late_corrections
-
-    corrections = scalar(bank.warehouse, "select count(*) from int.int_customer_days__corrections")
-    assert corrections > 0
-    copy = _copy_of(bank, pg_admin_dsn, "marts_folded")
-    value = "select * from int.int_customer_value order by customer_id"
+def test_a_late_account_record_values_its_earlier_balances(bank, pg_admin_dsn):
+    """Balances of an account whose record had not arrived are left out; when the record arrives
+    (in a later batch) the owner's stored days from the account's opening are valued with them,
+    as a full rebuild values them."""
+    copy = _copy_of(bank, pg_admin_dsn, "marts_late_account")
+    days = ("select customer_id, balance_date, aum_day_cny, loan_day_cny, annual_account_cost_cny "
+            "from int.int_customer_balance_days where customer_id = %s and has_balance order by balance_date")
     try:
-        folded = fold_late_corrections(copy)
-        again = fold_late_corrections(copy)
-        after = frame(copy, "select * from int.int_customer_days order by customer_id, balance_date")
-        left = scalar(copy, "select count(*) from int.int_customer_days__corrections")
-        # Both halves and their union (a rebuilt half drops the view with its old table).
-        run_dbt(copy, ["run", "--select", "int_customer_value__first_half", "int_customer_value__second_half",
-                       "int_customer_value"], as_of_date=D)
-        value_after = frame(copy, value)
+        with psycopg.connect(copy, autocommit=True) as conn:
+            account_id, customer_id = conn.execute(
+                "select account_id, customer_id from stg.stg_corebank__accounts "
+                "where opened_on < %s and closed_on is null order by account_id limit 1", (D_PREV,)).fetchone()
+            full = frame(copy, days, customer_id)
+            # As if the account's record had not arrived before D: its owner's days lack it ...
+            conn.execute("update raw.corebank__accounts set _logical_date = %s where account_id = %s", (D, account_id))
+            conn.execute("delete from stg.stg_corebank__accounts where account_id = %s", (account_id,))
+        run_dbt(copy, ["run", "--full-refresh", "--select", "int_customer_balance_days"], as_of_date=D_PREV)
+        without = frame(copy, days, customer_id)
+        # ... until D's batch brings it.
+        run_dbt(copy, ["run", "--select", "stg_corebank__accounts", "int_customer_balance_days"], as_of_date=D)
+        late = frame(copy, days, customer_id)
     finally:
         drop_database(pg_admin_dsn, copy)
-    before = frame(bank.warehouse, CUSTOMER_DAYS_CORRECTED)
-    assert folded.corrections_folded == corrections and folded.stored_days_updated >= corrections
-    assert (again.corrections_folded, again.stored_days_updated) == (0, 0)
-    assert left == 0
-    pd.testing.assert_frame_equal(after[before.columns], before, obj="int_customer_days")
-    pd.testing.assert_frame_equal(value_after, frame(bank.warehouse, value), obj="int_customer_value")
-
-
-def test_builds_after_a_fold_equal_builds_without_it(bank, pg_admin_dsn):
-    """Later builds read stored rows and corrections together (the late data's deltas, the kept
-    balances of a rewritten customer, the days a re-run carries on from): folded or not, a re-run
-    of D-1 and then of D leave the same corrected history."""
-    from python_tasks.transform.late_corrections import fold_late_corrections
-
-    plain, folded = _copy_of(bank, pg_admin_dsn, "marts_plain"), _copy_of(bank, pg_admin_dsn, "marts_fold")
-    try:
-        assert fold_late_corrections(folded).corrections_folded > 0
-        histories = {}
-        for name, dsn in (("plain", plain), ("folded", folded)):
-            for day in (D_PREV, D):
-                run_dbt(dsn, ["run", "--select", "int_customer_days"], as_of_date=day)
-            histories[name] = frame(dsn, CUSTOMER_DAYS_CORRECTED).drop(columns=["_logical_date"])
-    finally:
-        drop_database(pg_admin_dsn, plain)
-        drop_database(pg_admin_dsn, folded)
-    assert len(histories["plain"]) > 1000
-    pd.testing.assert_frame_equal(histories["folded"], histories["plain"], obj="int_customer_days")
+    assert len(full) > 5
+    assert len(without) != len(full) or not without.equals(full), "the balances were left out without the record"
+    pd.testing.assert_frame_equal(late, full)
 
 
 def test_a_transaction_days_late_counts_in_its_half_of_the_window(bank):
-    """The late transaction is stored as a correction of LATE_DAY, absorbed from D, and the value
-    mart reads the earlier half of the window with it: activity decline recomputed here from the
-    raw transactions."""
+    """The late transaction is counted on LATE_DAY (its customer-day recomputed with D's batch), and
+    the value mart reads the earlier half of the window with it: activity decline recomputed here
+    from the raw transactions."""
     wh, customer_id = bank.warehouse, bank.late_customer
-    corrections = frame(wh, "select correction_date, absorbed_from, txn_count from int.int_customer_days__corrections "
-                            "where customer_id = %s", customer_id)
-    assert (LATE_DAY, D, 1) in set(corrections.itertuples(index=False, name=None))
+    late_day = frame(wh, "select txn_count, _logical_date from int.int_customer_txn_days "
+                         "where customer_id = %s and txn_date = %s", customer_id, LATE_DAY)
+    assert len(late_day) == 1 and late_day._logical_date[0] == D
 
     txns = latest(frame(wh, "select txn_id, txn_ts, updated_at, _loaded_at from raw.corebank__transactions "
                             "where _logical_date <= %s and customer_id = %s", D, customer_id), ["txn_id"])
     txn_dates = txns.txn_ts.map(lambda ts: pd.Timestamp(ts).tz_convert("Asia/Shanghai").date())
+    assert late_day.txn_count[0] == int((txn_dates == LATE_DAY).sum())
     first_day = scalar(wh, "select min(balance_date) from raw.corebank__daily_balances")
     split = first_day + timedelta(days=((D - first_day).days + 1) // 2)
     earlier = int(((txn_dates >= first_day) & (txn_dates <= split)).sum())
@@ -571,6 +517,14 @@ def test_a_transaction_days_late_counts_in_its_half_of_the_window(bank):
     value = frame(wh, "select frequency_90d, activity_decline_pct from marts.mart_customer_value "
                       "where customer_id = %s", customer_id).iloc[0]
     assert (value.frequency_90d, value.activity_decline_pct) == (earlier + recent, decline)
+
+
+def test_erased_customers_keep_no_stored_day(bank):
+    """Erasure reaches the per-day history: an erased customer has no row in either table."""
+    erased = [r for r in frame(bank.source, "select customer_id from core.customers where is_deleted").customer_id]
+    assert erased
+    for table in PER_DAY_TABLES:
+        assert scalar(bank.warehouse, f"select count(*) from int.{table} where customer_id = any(%s)", erased) == 0
 
 
 def _in_force(history: pd.DataFrame, day: date) -> pd.DataFrame:
@@ -672,49 +626,6 @@ def test_the_marts_refuse_a_row_their_rules_forbid(bank, table, change, error):
             conn.execute(f"insert into marts.{table} select * from bad")
 
 
-def test_customer_days_value_the_day_themselves_without_this_runs_balance_day(bank, pg_admin_dsn):
-    """int_customer_days takes the day's valued balances from int_customer_balance_day only when
-    the same dbt invocation built it for the date: run without it, the day comes out the same."""
-    days = ("select * from int.int_customer_days where balance_date = %s order by customer_id")
-    copy = _copy_of(bank, pg_admin_dsn, "marts_balance_day")
-    try:
-        with psycopg.connect(copy, autocommit=True) as conn:
-            stamp = conn.execute("select obj_description('int.int_customer_balance_day'::regclass, 'pg_class')"
-                                 ).fetchone()[0]
-        assert stamp.startswith("dbt invocation ") and stamp.endswith(f"balance_date {D}")
-        before = frame(copy, days, D)
-        # Built in the same invocation, the day table is read.
-        both = run_dbt(copy, ["run", "--select", "int_customer_balance_day", "int_customer_days"], as_of_date=D)
-        with_table = frame(copy, days, D)
-        # Whatever a stale table holds must not reach the days.
-        with psycopg.connect(copy, autocommit=True) as conn:
-            conn.execute("update int.int_customer_balance_day set aum_day_cny = aum_day_cny + 1000000")
-        alone = run_dbt(copy, ["run", "--select", "int_customer_days"], as_of_date=D)
-        after = frame(copy, days, D)
-    finally:
-        drop_database(pg_admin_dsn, copy)
-    assert len(before) > 0
-    assert "the day valued beside it" in both.stdout
-    assert "the day valued beside it" not in alone.stdout
-    for got in (with_table, after):
-        pd.testing.assert_frame_equal(before.drop(columns="_logical_date"), got.drop(columns="_logical_date"))
-
-
-def test_a_customer_missing_from_the_value_halves_fails_the_build(bank, pg_admin_dsn):
-    """The value model's halves meet at the median customer number; a customer neither half holds
-    (a half built alone after the customers changed) fails the build's check, not silently."""
-    copy = _copy_of(bank, pg_admin_dsn, "marts_value_gap")
-    try:
-        with psycopg.connect(copy, autocommit=True) as conn:
-            conn.execute("delete from int.int_customer_value__second_half "
-                         "where customer_id = (select min(customer_id) from int.int_customer_value__second_half)")
-        run_dbt(copy, ["run", "--select", "mart_customer_value"], as_of_date=D)
-        with pytest.raises(DbtBuildFailed, match="assert_every_live_customer_is_valued"):
-            run_dbt(copy, ["test", "--select", "assert_every_live_customer_is_valued"], as_of_date=D)
-    finally:
-        drop_database(pg_admin_dsn, copy)
-
-
 def test_a_tier_history_without_its_guards_is_refused_not_appended_to(bank, pg_admin_dsn):
     """A history created before its constraints were declared would take bad rows silently: the
     build refuses to append to it and says what to add."""
@@ -735,7 +646,7 @@ def test_a_tier_history_without_its_guards_is_refused_not_appended_to(bank, pg_a
     ("marts.fct_daily_balances", "balance_date"),
     ("marts.fct_transactions", "txn_date"),
     ("int.int_customer_txn_days", "txn_date"),
-    ("int.int_customer_days", "balance_date"),
+    ("int.int_customer_balance_days", "balance_date"),
 ])
 def test_the_planner_sees_the_latest_day_of_each_day_table(bank, table, column):
     """Each incremental per-day table is analysed after its append. Autovacuum waits for 10 % of
@@ -918,7 +829,7 @@ def test_only_the_rebuilt_intermediate_tables_skip_the_write_ahead_log(bank):
         where c.relkind = 'r' and n.nspname not in ('pg_catalog', 'information_schema')
           and left(n.nspname, 3) <> 'pg_'""")
     unlogged = set(rows.loc[rows.unlogged, "name"])
-    assert {"int_customer_value__first_half", "int_customer_value__second_half", "int_customer_tier_rules"} <= unlogged
+    assert {"int_customer_windows", "int_customer_value", "int_customer_tier_rules"} <= unlogged
     assert set(rows.loc[rows.unlogged, "schema"]) == {"int"}
     # Incremental history cannot be rebuilt from one day's data.
-    assert not {"int_customer_days", "int_customer_txn_days"} & unlogged
+    assert not {"int_customer_balance_days", "int_customer_txn_days"} & unlogged

@@ -2,10 +2,6 @@
 -- Unique by its index, stored in customer order: int_customer_value reads it by that index in
 -- step with the customers and the window bounds (a merge join, no sort of a million rows there),
 -- and the index refuses a second row of a customer where a unique test read the table again.
--- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that this side
--- work runs beside int_customer_days instead of taking a thread from the facts and the
--- transaction days ahead of it (docs/BENCHMARKS.md, session 19).
--- depends_on: {{ ref('int_customer_txn_days') }}
 {{ config(indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 with customers as (
     select * from {{ ref('stg_corebank__customers') }}

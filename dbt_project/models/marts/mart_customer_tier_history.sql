@@ -16,7 +16,7 @@
             "{{ require_table_guards(not_null=['customer_id', 'valid_from', 'tier_code', 'tier_rank',
                                                'policy_version', 'reason_codes'],
                                      checks=2, unique=['customer_id', 'valid_from']) }}",
-            "{{ close_tier_versions(ref('int_customer_tier_rules'), ref('mart_rm_book')) }}",
+            "{{ close_tier_versions(ref('int_customer_tier_rules'), ref('mart_rm_book'), ref('build_state')) }}",
         ],
         post_hook="{{ finish_tier_history() }}",
         indexes=[

@@ -1,6 +1,5 @@
 -- The value of every (not erased) customer as of the build date, with RFM scores: what BI reads.
 -- One row per customer of int_customer_value, which holds every figure but the scores.
-{{ config(pre_hook="set local enable_mergejoin = off") }}
 
 -- Not materialized: read twice, the scores' narrow projection and the rows they join (a
 -- materialized CTE wrote the million wide rows to a temporary file and read them back twice).

@@ -6,13 +6,13 @@
 --   3. balanced_new: the least loaded RM of the customer's city (load = customers / capacity,
 --      counting 1 and 2 first), customers placed by AUM descending. A city without an RM on the
 --      roster draws from all RMs.
--- Incremental: the build date's rows are replaced (pre-hook), earlier dates stay as history.
+-- Incremental, delete+insert on the build date: its rows are replaced, earlier dates stay.
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key='as_of_date',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_build_date_rows() }}",
         indexes=[
             {'columns': ['as_of_date', 'customer_id'], 'unique': true},
             {'columns': ['relationship_manager_id']},
@@ -51,9 +51,7 @@ gold_people as (
 ),
 
 last_rm as (
-    select distinct on (gold.person_id)
-        gold.person_id,
-        rm_interactions.rm_id
+    select distinct on (gold.person_id) gold.person_id, rm_interactions.rm_id
     from rm_interactions
     inner join roster on rm_interactions.rm_id = roster.rm_id
     inner join gold on rm_interactions.customer_id = gold.customer_id
@@ -63,17 +61,14 @@ last_rm as (
 previous as (
     -- Yesterday's RM of the person (through any of today's gold numbers; the lowest number wins).
     {% if is_incremental() %}
-    select distinct on (gold.person_id)
-        gold.person_id,
-        book.relationship_manager_id
+    select distinct on (gold.person_id) gold.person_id, book.relationship_manager_id
     from {{ this }} as book
     inner join gold on book.customer_id = gold.customer_id
     where book.as_of_date = (select max(as_of_date) from {{ this }} where as_of_date < {{ as_of_date() }})
       and book.relationship_manager_id in (select rm_id from roster)
     order by gold.person_id, book.customer_id
     {% else %}
-    select null::text as person_id, null::text as relationship_manager_id
-    where false
+    select null::text as person_id, null::text as relationship_manager_id where false
     {% endif %}
 ),
 
@@ -90,11 +85,7 @@ kept as (
 ),
 
 rm_load as (
-    select
-        roster.rm_id,
-        roster.city,
-        roster.capacity,
-        count(kept.person_id) as kept_customers
+    select roster.rm_id, roster.city, roster.capacity, count(kept.person_id) as kept_customers
     from roster
     left join kept on roster.rm_id = kept.relationship_manager_id
     group by roster.rm_id, roster.city, roster.capacity
@@ -115,10 +106,6 @@ to_place as (
     ) as unplaced
 ),
 
-pool_sizes as (
-    select pool, count(*) as customers from to_place group by pool
-),
-
 slots as (
     -- Slot k of an RM is its k-th new customer; taking slots in order of the load they leave
     -- behind is the greedy "give the next customer to the least loaded RM", done as one sort.
@@ -129,24 +116,15 @@ slots as (
             partition by pool_sizes.pool
             order by (rm_load.kept_customers + slot.k)::numeric / rm_load.capacity, slot.k, rm_load.rm_id
         ) as slot_rank
-    from pool_sizes
+    from (select pool, count(*) as customers from to_place group by pool) as pool_sizes
     inner join rm_load on pool_sizes.pool in (rm_load.city, '*')
     cross join lateral generate_series(1, pool_sizes.customers) as slot(k)
 ),
 
 placed as (
-    select
-        to_place.person_id,
-        slots.rm_id as relationship_manager_id,
-        'balanced_new' as assignment_reason
+    select to_place.person_id, slots.rm_id as relationship_manager_id, 'balanced_new' as assignment_reason
     from to_place
     inner join slots on to_place.pool = slots.pool and to_place.place_rank = slots.slot_rank
-),
-
-assigned as (
-    select * from kept
-    union all
-    select * from placed
 ),
 
 final as (
@@ -162,7 +140,8 @@ final as (
         gold.aum_cny,
         gold.person_id
     from gold
-    left join assigned on gold.person_id = assigned.person_id
+    left join (select * from kept union all select * from placed) as assigned
+        on gold.person_id = assigned.person_id
     left join roster on assigned.relationship_manager_id = roster.rm_id
 )
 

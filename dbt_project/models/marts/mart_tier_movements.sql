@@ -1,14 +1,15 @@
 -- What changed on the build date in the tier history: upgrades, downgrades, entries (graded now,
 -- not on the previous build date) and exits (graded then, not now), from the versions that start
 -- and end on the date: a few thousand rows of the history, not two days of every customer. Nothing is
--- recorded for the first build date, which has nothing to compare with. A re-run of a date
--- replaces its rows.
+-- recorded for the first build date, which has nothing to compare with. Incremental, delete+insert
+-- on the build date: a re-run of a date replaces its rows (one that finds no movement at all
+-- leaves the earlier run's; rewind_tier_history removes them).
 {{
     config(
         materialized='incremental',
-        incremental_strategy='append',
+        incremental_strategy='delete+insert',
+        unique_key='as_of_date',
         on_schema_change='append_new_columns',
-        pre_hook="{{ delete_build_date_rows() }}",
         indexes=[
             {'columns': ['as_of_date', 'customer_id'], 'unique': true},
         ],
@@ -17,6 +18,10 @@
 
 with history as (
     select * from {{ ref('mart_customer_tier_history') }}
+),
+
+build_state as (
+    select * from {{ ref('build_state') }}
 ),
 
 started as (
@@ -53,7 +58,11 @@ compared as (
 final as (
     select
         {{ as_of_date() }} as as_of_date,
-        {{ previous_build_date_of(ref('mart_customer_tier_history')) }} as previous_as_of_date,
+        -- The build date before this one (ops.build_state); the day before when none is recorded.
+        coalesce(
+            (select max(as_of_date) from build_state where as_of_date < {{ as_of_date() }}),
+            {{ as_of_date() }} - 1
+        ) as previous_as_of_date,
         customer_id,
         movement_type,
         from_tier_code,

@@ -2,11 +2,6 @@
 -- record of person attributes. Survivorship rules: see _core__models.yml.
 -- Incremental: a run recomputes only the persons whose numbers changed (macros/
 -- dim_customer_plan.sql), every number of each, and replaces their rows; the rest stay as built.
--- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that dbt, which
--- starts what is ready first and the shallowest of what turns ready together, starts
--- int_customer_days (the longest node of the daily build) before this side work, which then runs
--- beside it rather than before it (docs/BENCHMARKS.md, session 18).
--- depends_on: {{ ref('int_customer_txn_days') }}
 {{
     config(
         materialized='incremental',

@@ -5,16 +5,6 @@
 -- Only keys dated up to the last stored day can have a stored version: a new day probes nothing.
 -- Indexes date first: a day's rows land at the right edge of the index instead of on a random
 -- leaf page per account (2.4M scattered page writes a day into a 72M-entry index at 1M customers).
--- Scheduling, not lineage: ready only after the seed that dbt, which queues what is ready by
--- depth, then name, queues last (value_model_parameters), and its tests. The daily build then
--- starts fct_transactions on one thread and the small staging nodes and their tests on the other
--- before this load, so that the transaction days, which int_customer_days waits for, start as
--- soon as fct_transactions is tested; these balances, needed only by int_customer_days, are
--- still ready before them. Only with the other hints of session 19 (the large staging tables
--- after fct_transactions, the side work after the transaction days): alone it queues the
--- transaction days behind that side work. Replayed at 1M (bench/dbt_schedule_replay.py): the
--- daily build 3.0 s shorter, a full build 3.8 s longer (docs/BENCHMARKS.md, session 19).
--- depends_on: {{ ref('value_model_parameters') }}
 {{
     config(
         materialized='incremental',

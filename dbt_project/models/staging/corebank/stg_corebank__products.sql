@@ -9,7 +9,8 @@ final as (
         product_type,
         customer_rate,
         monthly_fee_cny,
-        updated_at
+        updated_at,
+        _logical_date
     from source
 )
 
