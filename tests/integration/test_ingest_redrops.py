@@ -58,7 +58,7 @@ def test_same_bytes_renamed_for_another_date_are_loaded_and_reported_not_skipped
     load(fresh_db, FEED, first)
     renamed = write(tmp_path, first.read_bytes(), name="events_resent.csv", d=NEXT)
     result = load(fresh_db, FEED, renamed, d=NEXT, run_id="run-2")
-    assert not result.skipped_duplicate_file
+    assert (result.read, result.loaded, result.misfiled_as) == (20, 20, [D.isoformat()])
     assert one(fresh_db, "select count(*) from raw.channel__events where _logical_date = %s", NEXT) == 20
     assert audit(fresh_db) == [(20, 20, 0, "loaded"), (20, 20, 0, "loaded")]
     assert rows(fresh_db, "select source_file, other_source_file from ops.misfiled_files") == [
