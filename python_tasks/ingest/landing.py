@@ -57,7 +57,8 @@ from python_tasks.ingest.arrival import MissingDropError, drop_path, missing_dro
 from python_tasks.ingest.bootstrap import ensure_ops_schema
 from python_tasks.ingest.csv_format import FileFormat, FileRejectedError, read_format
 from python_tasks.ingest.feeds import FEEDS, Feed
-from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines
+from python_tasks.ingest.contracts import ContractViolationError, checkable, contract_for
+from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines, move_contract_breaches
 from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
 from python_tasks.ingest.raw_batches import Staging, raw_table_name
 from python_tasks.ingest.records import split_records
@@ -425,8 +426,10 @@ def _load(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: date, 
         read, path_taken = read + staged.read, staged.path_taken
         digest = staged.digest
         header_order = tuple(c for c in fmt.header if c in feed.columns)
-        moved = move_bad_lines(conn, feed, BatchRef(staged.staging.table, logical_date, source, str(path), run_id,
-                                                    fmt.delimiter, header_order), staged.scope)
+        batch = BatchRef(staged.staging.table, logical_date, source, str(path), run_id, fmt.delimiter, header_order)
+        moved = move_bad_lines(conn, feed, batch, staged.scope)
+        if contract := contract_for(source):
+            moved += move_contract_breaches(conn, feed, batch, checkable(conn, contract))
     digest = digest or sha256_of(path)
     # Nobody else can see the staging table: what COPY put in minus what the checks took out is
     # what it holds (a count(*) would re-read every row to say the same).
@@ -503,11 +506,12 @@ def load_file(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: da
     try:
         with conn.transaction():
             result = _load(conn, feed, path, logical_date, run_id, source, started_at)
-    except FileRejectedError as exc:
+    except (FileRejectedError, ContractViolationError) as exc:
         log.error("%s", exc)
         with conn.transaction():
             _audit(conn, run_id=run_id, logical_date=logical_date, source=source, started_at=started_at,
-                   counts=(0, 0, 0), status="rejected", detail=str(exc))
+                   counts=(0, 0, 0), status="rejected" if isinstance(exc, FileRejectedError) else "contract_failed",
+                   detail=str(exc))
         raise
     log.info("%s: read %d, loaded %d, quarantined %d (%s path)", path, result.read, result.loaded,
              result.quarantined, result.path_taken)
@@ -533,11 +537,12 @@ def load_landing(warehouse_dsn: str, landing_dir: Path, logical_date: date, run_
         for feed in selected:
             try:
                 fl = load_file(conn, feed, drop_path(landing_dir, logical_date, feed), logical_date, run_id)
-            except FileRejectedError as exc:  # the other feeds still load
-                rejected.append(str(exc))
+            except (FileRejectedError, ContractViolationError) as exc:  # the other feeds still load
+                rejected.append(exc)
                 continue
             results[feed.name] = fl.__dict__
     if rejected:
-        raise FileRejectedError(" ".join(rejected) + " Ask the channel team to resend it as UTF-8 CSV, "
-                                "then re-run the date; the other feeds are loaded.")
+        kind = type(rejected[0]) if len({type(e) for e in rejected}) == 1 else ValueError
+        raise kind(" ".join(str(e) for e in rejected) + " The date's other feeds are loaded; once the "
+                   "file(s) named are replaced (text files: UTF-8 CSV), re-run the date.")
     return results
