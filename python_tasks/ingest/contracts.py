@@ -118,11 +118,14 @@ class Rule:
     detail: sql.Composable  # a text expression naming the key and the value
 
 
-def rules(contract: Contract, logical_date: date, *, kinds: dict[str, str], cast: bool) -> list[Rule]:
+def rules(contract: Contract, logical_date: date, *, kinds: dict[str, str], cast: bool,
+          orphans: dict[str, list[str]] | None = None) -> list[Rule]:
     """The contract's rules as SQL over the rows of a batch aliased ``r``.
 
     ``kinds``: column -> 'date' or 'timestamptz' for the dated columns. ``cast``: the columns are
-    text (channel feeds, already type-checked) and are cast to their kind before comparing."""
+    text (channel feeds, already type-checked) and are cast to their kind before comparing.
+    ``orphans``: column -> values known to reference nothing (found in the source system); without
+    it, a reference is looked up in the referenced source's raw table, any loaded date."""
     def col(c: str) -> sql.Composable:
         return sql.SQL("r.{}").format(sql.Identifier(c))
 
@@ -155,12 +158,16 @@ def rules(contract: Contract, logical_date: date, *, kinds: dict[str, str], cast
                         sql.SQL("{} || format('%s=%s is before the bank was founded (%s)', {}, {}::text, {})").format(
                             who, sql.Literal(c), col(c), sql.Literal(contract.founding_date.isoformat()))))
     for c, (target, target_col) in contract.references.items():
-        out.append(Rule(
-            sql.SQL("not exists (select 1 from {t} x where x.{tc} = r.{c})").format(
-                t=raw_table(target), tc=sql.Identifier(target_col), c=sql.Identifier(c)),
-            ORPHAN,
-            sql.SQL("{} || format('%s=%L is not in %s', {}, {}::text, {})").format(
-                who, sql.Literal(c), col(c), sql.Literal(f"{target}.{target_col}"))))
+        detail = sql.SQL("{} || format('%s=%L is not in %s', {}, {}::text, {})").format(
+            who, sql.Literal(c), col(c), sql.Literal(f"{target}.{target_col}"))
+        if orphans is None:
+            condition = sql.SQL("not exists (select 1 from {t} x where x.{tc} = r.{c})").format(
+                t=raw_table(target), tc=sql.Identifier(target_col), c=sql.Identifier(c))
+        elif orphans.get(c):
+            condition = sql.SQL("{}::text = any({})").format(col(c), sql.Literal(orphans[c]))
+        else:
+            continue
+        out.append(Rule(condition, ORPHAN, detail))
     return out
 
 

@@ -21,7 +21,7 @@ from python_tasks.db import connect
 from python_tasks.ingest import test_hooks
 from python_tasks.ingest import watermarks as wm
 from python_tasks.ingest.bootstrap import ensure_ops_schema
-from python_tasks.ingest.contracts import (Contract, ContractViolationError, checkable, contract_for, failure_message, find_sql, rules)
+from python_tasks.ingest.contracts import (Contract, ContractViolationError, contract_for, failure_message, find_sql, rules)
 from python_tasks.ingest.watermarks import BANK_TZ, EPOCH, end_of_day  # noqa: F401  (public names)
 
 log = logging.getLogger(__name__)
@@ -216,8 +216,10 @@ def load_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, logi
                 ).fetchone()
                 high = wm.Position(last[0], last[1]) if last else window.low
             contract = contract_for(source)
-            quarantined = (_quarantine_breaches(wh, checkable(wh, contract), columns, raw, logical_date, run_id)
-                           if contract else 0)
+            quarantined = 0
+            if contract:
+                orphans = _orphans_in_source(src, contract, table, where)
+                quarantined = _quarantine_breaches(wh, contract, columns, raw, logical_date, run_id, orphans)
             loaded = wh.execute(
                 sql.SQL("select count(*) from raw.{} where _logical_date = %s").format(sql.Identifier(raw)),
                 (logical_date,),
@@ -260,13 +262,32 @@ def load_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, logi
     return TableLoad(table, loaded, window.low.updated_at, high.updated_at, seconds)
 
 
+def _orphans_in_source(src: psycopg.Connection, contract: Contract, table: str,
+                       where: sql.Composable) -> dict[str, list[str]]:
+    """Values of the window's rows that reference no row in the source (the extract's snapshot).
+
+    Asked of the source, not of raw: the source keeps each row's latest version only, so a
+    customer changed today arrives in raw today, after accounts of his extracted days ago."""
+    out = {}
+    for column, (target, target_col) in contract.references.items():
+        schema, _, target_table = target.partition(".")
+        if schema != SOURCE_SCHEMA:
+            raise ValueError(f"{contract.source}: references {target}; core tables reference core tables only")
+        out[column] = [r[0] for r in src.execute(sql.SQL(
+            "select distinct r.{c}::text from {s}.{t} r where {where} "
+            "and not exists (select 1 from {s}.{tt} x where x.{tc} = r.{c})").format(
+                c=sql.Identifier(column), s=sql.Identifier(SOURCE_SCHEMA), t=sql.Identifier(table), where=where,
+                tt=sql.Identifier(target_table), tc=sql.Identifier(target_col))).fetchall()]
+    return out
+
+
 def _quarantine_breaches(wh: psycopg.Connection, contract: Contract, columns: list[tuple[str, str]], raw: str,
-                         logical_date: date, run_id: str) -> int:
+                         logical_date: date, run_id: str, orphans: dict[str, list[str]]) -> int:
     """Move the date's rows that break the table's source contract to ops.quarantine (the row as
     JSON, the rule, the key); raise ContractViolationError instead when the contract says fail."""
     kinds = {c: "date" if t == "date" else "timestamptz" for c, t in columns if t == "date" or t.startswith("timestamp")}
     table = sql.Identifier("raw", raw)
-    found = find_sql(rules(contract, logical_date, kinds=kinds, cast=False), table,
+    found = find_sql(rules(contract, logical_date, kinds=kinds, cast=False, orphans=orphans), table,
                      sql.SQL("r._logical_date = {}").format(sql.Literal(logical_date)))
     if contract.on_violation == "fail":
         breaches = wh.execute(sql.SQL("select reason, detail from ({}) v").format(found)).fetchall()

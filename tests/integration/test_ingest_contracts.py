@@ -41,10 +41,11 @@ def source(pg_admin_dsn):
         for aid, cid in (("A1", "C00000001"), ("A2", "C99999999"), ("A3", "")):  # A2: orphan; A3: empty customer
             conn.execute("insert into core.accounts values (%s, %s, 'CUR', '2016-01-01', null, 'open', %s)",
                          (aid, cid, TS))
-        for tid, aid, when in (("T1", "A1", "2026-09-30 09:00+08"), ("T2", "A1", "2026-10-01 00:30+08"),
-                               ("T3", "A2", "2026-09-30 09:00+08")):
-            conn.execute("insert into core.transactions values (%s, %s, 'C00000001', %s, 10, 'deposit', 'atm', 0, %s)",
-                         (tid, aid, when, TS))
+        for tid, aid, cid, when in (("T1", "A1", "C00000001", "2026-09-30 09:00+08"),
+                                    ("T2", "A1", "C00000001", "2026-10-01 00:30+08"),
+                                    ("T3", "A2", "C99999999", "2026-09-30 09:00+08")):  # the orphan account's
+            conn.execute("insert into core.transactions values (%s, %s, %s, %s, 10, 'deposit', 'atm', 0, %s)",
+                         (tid, aid, cid, when, TS))
     yield dsn
     drop_database(pg_admin_dsn, dsn)
 
