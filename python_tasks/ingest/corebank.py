@@ -21,7 +21,8 @@ from python_tasks.db import connect
 from python_tasks.ingest import test_hooks
 from python_tasks.ingest import watermarks as wm
 from python_tasks.ingest.bootstrap import ensure_ops_schema
-from python_tasks.ingest.contracts import (Contract, ContractViolationError, contract_for, failure_message, find_sql, rules)
+from python_tasks.ingest.contracts import (Contract, ContractViolationError, contract_for, failure_message,
+                                          find_sql, rules)
 from python_tasks.ingest.watermarks import BANK_TZ, EPOCH, end_of_day  # noqa: F401  (public names)
 
 log = logging.getLogger(__name__)
@@ -285,7 +286,8 @@ def _quarantine_breaches(wh: psycopg.Connection, contract: Contract, columns: li
                          logical_date: date, run_id: str, orphans: dict[str, list[str]]) -> int:
     """Move the date's rows that break the table's source contract to ops.quarantine (the row as
     JSON, the rule, the key); raise ContractViolationError instead when the contract says fail."""
-    kinds = {c: "date" if t == "date" else "timestamptz" for c, t in columns if t == "date" or t.startswith("timestamp")}
+    kinds = {c: "date" if t == "date" else "timestamptz"
+             for c, t in columns if t == "date" or t.startswith("timestamp")}
     table = sql.Identifier("raw", raw)
     found = find_sql(rules(contract, logical_date, kinds=kinds, cast=False, orphans=orphans), table,
                      sql.SQL("r._logical_date = {}").format(sql.Literal(logical_date)))

@@ -65,7 +65,8 @@ from python_tasks.ingest.records import split_records
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FileLoad", "FileRejectedError", "MissingDropError", "drop_path", "load_file", "load_landing", "raw_table_name"]
+__all__ = ["FileLoad", "FileRejectedError", "MissingDropError", "drop_path", "load_file", "load_landing",
+           "raw_table_name"]
 
 BLOCK_BYTES = 1 << 20
 SEND_QUEUE_BLOCKS = 4  # blocks read ahead of the server: bounds memory, keeps its parser busy

@@ -51,7 +51,8 @@ def source(pg_admin_dsn):
 
 
 def quarantined(dsn: str, source: str) -> list[tuple]:
-    return rows(dsn, "select reason_code, detail from ops.quarantine where source = %s order by detail collate \"C\"", source)
+    return rows(dsn, "select reason_code, detail from ops.quarantine where source = %s "
+                     "order by detail collate \"C\"", source)
 
 
 def test_corebank_rows_breaking_the_contract_are_quarantined_with_their_keys(source, fresh_db):
@@ -126,7 +127,7 @@ def test_feed_set_to_fail_keeps_the_dates_previous_batch(fresh_db, tmp_path, mon
     monkeypatch.setenv("CRM_SOURCE_CONTRACTS", str(contracts_file))
     with pytest.raises(ContractViolationError, match="interaction_id=' I9'"):
         load(fresh_db, FEED, write(tmp_path, HEADER + interaction("I2") + interaction(" I9")), run_id="run-2")
-    assert [r[0] for r in rows(fresh_db, "select interaction_id from raw.channel__contact_centre_interactions")] == ["I1"]
+    assert rows(fresh_db, "select interaction_id from raw.channel__contact_centre_interactions") == [("I1",)]
     assert one(fresh_db, "select status from ops.load_audit where run_id = 'run-2'") == "contract_failed"
 
 
@@ -138,3 +139,21 @@ def test_run_summary_reports_the_contract_breaches(source, fresh_db):
         ("core.customers", "before_founding", 1), ("core.accounts", "empty_key", 1), ("core.accounts", "orphan", 1)}
     assert summary["source_contracts"]["failed"] == []
     assert "Source contracts: 7 rows quarantined" in render(summary)
+
+
+def test_feed_reference_to_core_customers_is_checked_against_raw_when_configured(fresh_db, tmp_path, monkeypatch):
+    contracts_file = tmp_path / "contracts.yml"
+    contracts_file.write_text("founding_date: 1990-01-01\nsources:\n  landing.contact_centre_interactions:\n"
+                              "    keys: [interaction_id]\n"
+                              "    references: {customer_id: core.customers.customer_id}\n")
+    monkeypatch.setenv("CRM_SOURCE_CONTRACTS", str(contracts_file))
+    text = HEADER + interaction("I1") + interaction("I2").replace("C00000001", "C404")
+    result = load(fresh_db, FEED, write(tmp_path, text, name="before.csv"))
+    assert (result.loaded, result.quarantined) == (2, 0)  # core.customers never loaded: not judged
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create table raw.corebank__customers (customer_id text)")
+        conn.execute("insert into raw.corebank__customers values ('C00000001')")
+    result = load(fresh_db, FEED, write(tmp_path, text, name="after.csv"), run_id="run-2")
+    assert (result.loaded, result.quarantined) == (1, 1)
+    assert rows(fresh_db, "select line_number, reason_code, detail from ops.quarantine") == [
+        (3, "orphan", "interaction_id='I2': customer_id='C404' is not in core.customers.customer_id")]

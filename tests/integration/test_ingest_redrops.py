@@ -94,3 +94,27 @@ def test_load_landing_reports_misfiled_drops_in_its_result(fresh_db, tmp_path):
     result = load_landing(fresh_db, tmp_path, NEXT, "run-2", feeds=("consent_changes",))
     assert result["consent_changes"]["misfiled_as"] == [D.isoformat()]
     assert one(fresh_db, "select count(*) from raw.channel__consent_changes where _logical_date = %s", NEXT) == 1
+
+
+def test_a_registry_keyed_by_content_alone_is_converted_keeping_each_dates_latest_file(fresh_db, tmp_path):
+    import psycopg
+
+    from python_tasks.ingest.bootstrap import ensure_ops_schema
+
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create schema ops")
+        conn.execute("create table ops.file_registry (sha256 text primary key, feed text not null, "
+                     "logical_date date not null, path text not null, bytes bigint not null, run_id text not null, "
+                     "registered_at timestamptz not null default now())")
+        conn.execute("insert into ops.file_registry values "
+                     "('aaa', 'events', '2026-09-30', '/old/v1.csv', 10, 'r1', '2026-10-01 01:00+08'), "
+                     "('bbb', 'events', '2026-09-30', '/old/v2.csv', 12, 'r2', '2026-10-01 02:00+08'), "
+                     "('ccc', 'events', '2026-10-01', '/old/n.csv', 9, 'r3', '2026-10-02 01:00+08')")
+        ensure_ops_schema(conn)
+        ensure_ops_schema(conn)  # idempotent
+    assert rows(fresh_db, "select logical_date, sha256, path from ops.file_registry order by 1") == [
+        (D, "bbb", "/old/v2.csv"), (NEXT, "ccc", "/old/n.csv")]
+    # and the loader works on it: a new file for the next day replaces that date's entry only
+    load(fresh_db, FEED, write(tmp_path, HEADER + good(1), d=NEXT), d=NEXT)
+    assert rows(fresh_db, "select logical_date, sha256 in ('bbb', 'ccc') from ops.file_registry order by 1") == [
+        (D, True), (NEXT, False)]
