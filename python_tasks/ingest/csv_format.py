@@ -94,6 +94,8 @@ def _not_text(sample: bytes) -> str | None:
     first_line = sample.split(b"\n", 1)[0]
     if b"\x00" in first_line:
         return "its first line holds NUL bytes: binary data or UTF-16/UTF-32 text; re-export it as UTF-8 CSV"
+    if b"\n" not in sample and b"\r" in sample.rstrip(b"\r"):
+        return "its lines end in a bare carriage return (classic Mac OS); re-export it with LF or CRLF line ends"
     if b"\n" not in sample and len(sample) == SAMPLE_BYTES:
         return f"no line break in its first {SAMPLE_BYTES} bytes"
     return None

@@ -107,7 +107,8 @@ def test_nul_bytes_are_quarantined_with_their_line(fresh_db, tmp_path):
     (HEADER + good(1) + good(2)).encode("utf-16-le"),
     b"\x1f\x8b\x08\x00" + bytes(range(256)) * 4,
     b"\x89PNG\r\n\x1a\n\x00\x00\x00\rIHDR" + bytes(200),
-], ids=["utf16_with_bom", "utf16_without_bom", "gzip", "png"])
+    (HEADER + good(1) + good(2)).replace("\n", "\r").encode(),
+], ids=["utf16_with_bom", "utf16_without_bom", "gzip", "png", "carriage_returns_only"])
 def test_binary_or_utf16_file_is_rejected_whole_audited_and_named(fresh_db, tmp_path, content):
     previous = write(tmp_path, HEADER + good(1), name="yesterday.csv")
     load(fresh_db, FEED, previous)  # the date's earlier batch stays when a re-drop is rejected
