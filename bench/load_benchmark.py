@@ -1,6 +1,6 @@
 """How fast the channel-drop loader is, against pandas ``to_sql`` and a bare COPY of the same file.
 
-    python -m bench.load_benchmark --rows 1000000 [--rows 10000000] [--to-sql-rows 100000]
+    python -m bench.load_benchmark --rows 1000000 [--rows 10000000] [--to-sql-rows 100000] [--repeat 5]
 
 One transactions CSV per scale (like core.transactions, ~115 bytes a line) is written once and
 loaded by three methods, each in a child process of its own against a fresh database:
@@ -15,6 +15,9 @@ loaded by three methods, each in a child process of its own against a fresh data
 * ``to_sql``: ``pandas.read_csv`` + ``DataFrame.to_sql(method="multi")``. It is far too slow for
   millions of rows, so it runs on the first ``--to-sql-rows`` lines and its rows/s is
   extrapolated (said so in the table).
+
+With ``--repeat N`` the loader and bare COPY run N times each, alternating (which one goes first
+alternates too), and each cell is the median run: on a shared machine one run of each says little.
 
 Peak memory is the child's own peak RSS (``getrusage(RUSAGE_SELF)``), i.e. the client side; the
 Postgres server's memory is not included. Results go to ``bench/results/load_benchmark.md``.
@@ -187,7 +190,7 @@ def measure(method: str, admin: str, path: Path, scale: int, limit: int | None) 
     return m
 
 
-def render(results: list[Measurement], to_sql_rows: int) -> str:
+def render(results: list[Measurement], to_sql_rows: int, repeat: int = 1) -> str:
     lines = [
         "| rows in file | method | rows timed | seconds | rows/s | MB/s | peak RSS (client) | vs bare COPY | vs to_sql |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
@@ -202,7 +205,8 @@ def render(results: list[Measurement], to_sql_rows: int) -> str:
                          f"{m.mb_per_s:.1f} | {m.peak_mb:.0f} MB | {vs_bare:.2f} | {vs_sql:.1f}x |")
     lines += ["", f"to_sql runs on the first {to_sql_rows:,} lines of the file; its rows/s is taken as the rate "
                   "for the whole file. Peak RSS is the loading client process; the Postgres server is not "
-                  "counted. One run per cell, same machine, same embedded Postgres 16."]
+                  "counted. " + (f"Loader and bare COPY: median of {repeat} alternating runs each"
+                                   if repeat > 1 else "One run per cell") + ", same machine, same embedded Postgres 16."]
     return "\n".join(lines) + "\n"
 
 
@@ -210,6 +214,7 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, action="append", help="rows in the file (repeat for several scales)")
     parser.add_argument("--to-sql-rows", type=int, default=100_000, help="slice timed for to_sql")
+    parser.add_argument("--repeat", type=int, default=1, help="runs of loader and bare COPY each (median kept)")
     parser.add_argument("--workdir", type=Path, default=REPO_ROOT / ".crm" / "bench")
     parser.add_argument("--child", choices=METHODS, help=argparse.SUPPRESS)
     parser.add_argument("--dsn", help=argparse.SUPPRESS)
@@ -226,10 +231,16 @@ def main(argv: list[str] | None = None) -> None:
     for scale in args.rows or [1_000_000]:
         path = args.workdir / f"transactions_{scale}.csv"
         write_file(path, scale)
-        for method in METHODS:
-            limit = min(args.to_sql_rows, scale) if method == "to_sql" else None
-            results.append(measure(method, admin, path, scale, limit))
-    table = render(results, args.to_sql_rows)
+        runs: dict[str, list[Measurement]] = {"loader": [], "bare_copy": []}
+        for i in range(args.repeat):
+            for method in (("loader", "bare_copy") if i % 2 == 0 else ("bare_copy", "loader")):
+                runs[method].append(measure(method, admin, path, scale, None))
+        for method, ms in runs.items():
+            results.append(sorted(ms, key=lambda m: m.seconds)[len(ms) // 2])
+            if args.repeat > 1:
+                log.info("%s at %d rows, seconds per run: %s", method, scale, ", ".join(f"{m.seconds:.1f}" for m in ms))
+        results.append(measure("to_sql", admin, path, scale, min(args.to_sql_rows, scale)))
+    table = render(results, args.to_sql_rows, args.repeat)
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
     RESULTS.write_text("# Load benchmark: channel-drop loader vs to_sql vs bare COPY\n\n" + table, encoding="utf-8")
     print(table)

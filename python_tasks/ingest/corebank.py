@@ -21,6 +21,8 @@ from python_tasks.db import connect
 from python_tasks.ingest import test_hooks
 from python_tasks.ingest import watermarks as wm
 from python_tasks.ingest.bootstrap import ensure_ops_schema
+from python_tasks.ingest.contracts import (Contract, ContractViolationError, contract_for, failure_message,
+                                          find_sql, rules)
 from python_tasks.ingest.watermarks import BANK_TZ, EPOCH, end_of_day  # noqa: F401  (public names)
 
 log = logging.getLogger(__name__)
@@ -197,6 +199,7 @@ def load_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, logi
             wh.execute(
                 sql.SQL("delete from raw.{} where _logical_date = %s").format(sql.Identifier(raw)), (logical_date,)
             )
+            wh.execute("delete from ops.quarantine where logical_date = %s and source = %s", (logical_date, source))
             # Stream block by block from one server to the other: memory stays flat whatever the size.
             with src.cursor() as out_cur, wh.cursor() as in_cur:
                 with out_cur.copy(extract) as out, in_cur.copy(load) as inp:
@@ -213,14 +216,20 @@ def load_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, logi
                         key=key, schema=sql.Identifier(SOURCE_SCHEMA), table=sql.Identifier(table), where=where)
                 ).fetchone()
                 high = wm.Position(last[0], last[1]) if last else window.low
+            contract = contract_for(source)
+            quarantined = 0
+            if contract:
+                orphans = _orphans_in_source(src, contract, table, where)
+                quarantined = _quarantine_breaches(wh, contract, columns, raw, logical_date, run_id, orphans)
             loaded = wh.execute(
                 sql.SQL("select count(*) from raw.{} where _logical_date = %s").format(sql.Identifier(raw)),
                 (logical_date,),
             ).fetchone()[0]
-            if loaded != read:
+            if loaded + quarantined != read:
                 raise LoadMismatchError(
-                    f"{source} for {logical_date}: read {read} rows from the source but raw.{raw} holds {loaded}; "
-                    "the batch was rolled back. Check for concurrent writers to raw and re-run the date."
+                    f"{source} for {logical_date}: read {read} rows from the source but raw.{raw} holds {loaded} "
+                    f"and {quarantined} were quarantined; the batch was rolled back. Check for concurrent writers "
+                    "to raw and re-run the date."
                 )
             wm.record(wh, source=source, logical_date=logical_date, window=window, high=high, rows=loaded,
                       run_id=run_id)
@@ -228,19 +237,83 @@ def load_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, logi
                 """
                 insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
                                             rows_quarantined, status, detail, started_at)
-                values (%s, %s, %s, %s, %s, 0, 'loaded', %s, %s)
+                values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
                 """,
-                (run_id, logical_date, source, read, loaded,
+                (run_id, logical_date, source, read, loaded, quarantined,
+                 "loaded_with_quarantine" if quarantined else "loaded",
                  f"window ({window.low.updated_at}, {window.low.key!r}) .. "
                  + (f"({high.updated_at}, {high.key!r}]" if window.pinned else f"< {window.cutoff}"),
                  started_at),
             )
+    except ContractViolationError as exc:
+        log.error("%s", exc)
+        with wh.transaction():
+            wh.execute(
+                """
+                insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
+                                            rows_quarantined, status, detail, started_at)
+                values (%s, %s, %s, 0, 0, 0, 'contract_failed', %s, %s)
+                """, (run_id, logical_date, source, str(exc), started_at))
+        raise
     finally:
         src.rollback()  # read-only: ends the snapshot either way
     seconds = time.perf_counter() - started
     log.info("%s: %d rows for %s (after %s, up to %s) in %.1fs", source, loaded, logical_date,
              window.low, window.high or window.cutoff, seconds)
     return TableLoad(table, loaded, window.low.updated_at, high.updated_at, seconds)
+
+
+def _orphans_in_source(src: psycopg.Connection, contract: Contract, table: str,
+                       where: sql.Composable) -> dict[str, list[str]]:
+    """Values of the window's rows that reference no row in the source (the extract's snapshot).
+
+    Asked of the source, not of raw: the source keeps each row's latest version only, so a
+    customer changed today arrives in raw today, after accounts of his extracted days ago."""
+    out = {}
+    for column, (target, target_col) in contract.references.items():
+        schema, _, target_table = target.partition(".")
+        if schema != SOURCE_SCHEMA:
+            raise ValueError(f"{contract.source}: references {target}; core tables reference core tables only")
+        out[column] = [r[0] for r in src.execute(sql.SQL(
+            "select distinct r.{c}::text from {s}.{t} r where {where} "
+            "and not exists (select 1 from {s}.{tt} x where x.{tc} = r.{c})").format(
+                c=sql.Identifier(column), s=sql.Identifier(SOURCE_SCHEMA), t=sql.Identifier(table), where=where,
+                tt=sql.Identifier(target_table), tc=sql.Identifier(target_col))).fetchall()]
+    return out
+
+
+def _quarantine_breaches(wh: psycopg.Connection, contract: Contract, columns: list[tuple[str, str]], raw: str,
+                         logical_date: date, run_id: str, orphans: dict[str, list[str]]) -> int:
+    """Move the date's rows that break the table's source contract to ops.quarantine (the row as
+    JSON, the rule, the key); raise ContractViolationError instead when the contract says fail."""
+    kinds = {c: "date" if t == "date" else "timestamptz"
+             for c, t in columns if t == "date" or t.startswith("timestamp")}
+    table = sql.Identifier("raw", raw)
+    found = find_sql(rules(contract, logical_date, kinds=kinds, cast=False, orphans=orphans), table,
+                     sql.SQL("r._logical_date = {}").format(sql.Literal(logical_date)))
+    if contract.on_violation == "fail":
+        breaches = wh.execute(sql.SQL("select reason, detail from ({}) v").format(found)).fetchall()
+        if breaches:
+            raise ContractViolationError(failure_message(contract, f"{contract.source} for {logical_date}", breaches))
+        return 0
+    moved = wh.execute(sql.SQL(
+        """
+        with bad as ({found}),
+        m as (
+            delete from {table} r using bad where r.ctid = bad.row_ctid
+            returning r.*, bad.reason as _q_reason, bad.detail as _q_detail
+        )
+        insert into ops.quarantine (run_id, logical_date, source, raw_line, reason_code, detail)
+        select {run_id}, {d}, {source},
+               (to_jsonb(m) - '_q_reason' - '_q_detail' - '_run_id' - '_logical_date' - '_source' - '_loaded_at')::text,
+               m._q_reason, m._q_detail
+        from m
+        """).format(found=found, table=table, run_id=sql.Literal(run_id), d=sql.Literal(logical_date),
+                    source=sql.Literal(contract.source))).rowcount
+    if moved:
+        log.warning("%s for %s: %d row(s) break the source contract, quarantined (ops.quarantine)",
+                    contract.source, logical_date, moved)
+    return moved
 
 
 def load_corebank(source_dsn: str, warehouse_dsn: str, logical_date: date, run_id: str,
@@ -258,4 +331,13 @@ def load_corebank(source_dsn: str, warehouse_dsn: str, logical_date: date, run_i
         src.commit()
         ensure_ops_schema(wh)
         wh.commit()
-        return {t: load_table(src, wh, t, logical_date, run_id).rows for t in tables}
+        moved: dict[str, int] = {}
+        failed: list[ContractViolationError] = []
+        for t in tables:
+            try:
+                moved[t] = load_table(src, wh, t, logical_date, run_id).rows
+            except ContractViolationError as exc:  # the other tables still load; the run fails below
+                failed.append(exc)
+        if failed:
+            raise ContractViolationError(" ".join(str(e) for e in failed))
+        return moved

@@ -1,6 +1,12 @@
 """What a dropped file looks like before a single data line is loaded: encoding, delimiter, header.
 
 Only the first bytes are read here; the data lines are streamed later by the loader.
+
+The header is the first of the first ``HEADER_SEARCH_LINES`` non-blank lines that names every
+column of the feed (else the first non-blank line, and the loader quarantines the file for the
+columns it lacks). Lines above it are kept in ``pre_header`` so the loader can quarantine them.
+A file that is not text in an ASCII-compatible encoding (UTF-16 or UTF-32, a zip, an image) is
+rejected whole: :class:`FileRejectedError`.
 """
 from __future__ import annotations
 
@@ -15,6 +21,8 @@ from python_tasks.ingest.feeds import AUTO_ENCODING, Feed
 log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 1 << 16
+HEADER_SEARCH_LINES = 10
+WIDE_BOMS = (codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)
 DELIMITERS = (",", ";", "\t", "|")
 FALLBACK_ENCODING = "gb18030"  # a superset of GBK: what legacy Chinese systems write when not UTF-8
 
@@ -32,13 +40,23 @@ PG_ENCODINGS = {
 }
 
 
+class FileRejectedError(ValueError):
+    """The file is not a text CSV at all (binary, UTF-16): nothing of it can be read as lines."""
+
+
 @dataclass(frozen=True)
 class FileFormat:
     encoding: str  # Python codec used to decode
     delimiter: str
-    header: tuple[str, ...] | None  # None: empty file (0 bytes)
+    header: tuple[str, ...] | None  # None: no header line (an empty file, or only blank lines)
     data_offset: int  # byte offset of the first data line
     newline: bytes  # b"\n" or b"\r\n", as the header line ends
+    header_line: int = 1  # physical line number of the header
+    pre_header: tuple[tuple[int, bytes], ...] = ()  # (line number, bytes) of the lines above the header
+
+    @property
+    def first_data_line(self) -> int:
+        return self.header_line + 1
 
     @property
     def pg_encoding(self) -> str | None:
@@ -69,23 +87,60 @@ def detect_delimiter(header_line: str, expected: tuple[str, ...]) -> str:
     return max(DELIMITERS, key=score)
 
 
+def _not_text(sample: bytes) -> str | None:
+    """Why the sample cannot be a CSV in an ASCII-compatible encoding, or None."""
+    if sample.startswith(WIDE_BOMS):
+        return "it starts with a UTF-16/UTF-32 byte order mark; re-export it as UTF-8"
+    first_line = sample.split(b"\n", 1)[0]
+    if b"\x00" in first_line:
+        return "its first line holds NUL bytes: binary data or UTF-16/UTF-32 text; re-export it as UTF-8 CSV"
+    if b"\n" not in sample and b"\r" in sample.rstrip(b"\r"):
+        return "its lines end in a bare carriage return (classic Mac OS); re-export it with LF or CRLF line ends"
+    if b"\n" not in sample and len(sample) == SAMPLE_BYTES:
+        return f"no line break in its first {SAMPLE_BYTES} bytes"
+    return None
+
+
+def _parse_header(line: bytes, encoding: str, feed: Feed) -> tuple[str, tuple[str, ...]]:
+    text = line.decode(encoding, errors="replace").rstrip("\r\n")
+    try:
+        delimiter = detect_delimiter(text, feed.columns)
+        return delimiter, tuple(h.strip() for h in next(csv.reader([text], delimiter=delimiter), []))
+    except csv.Error:  # not a CSV line at all (a stray carriage return, say): names no column
+        return ",", (text,)
+
+
 def read_format(path: Path, feed: Feed) -> FileFormat:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
+    if reason := _not_text(sample):
+        raise FileRejectedError(f"{path} is not a text CSV file: {reason}. Nothing of it was loaded.")
     encoding = detect_encoding(sample) if feed.encoding == AUTO_ENCODING else feed.encoding
-    if not sample:
-        return FileFormat(encoding, ",", None, 0, b"\n")
     offset = len(codecs.BOM_UTF8) if sample.startswith(codecs.BOM_UTF8) else 0
-    end = sample.find(b"\n", offset)
-    if end < 0:
-        if len(sample) == SAMPLE_BYTES:
-            raise ValueError(f"{path}: no line break in the first {SAMPLE_BYTES} bytes; is this a CSV file?")
-        end = len(sample) - 1
-    raw_header = sample[offset:end + 1]
+    # (line number, start offset, bytes) of the sample's first lines
+    lines: list[tuple[int, int, bytes]] = []
+    non_blank = 0
+    while offset < len(sample) and non_blank < HEADER_SEARCH_LINES:
+        end = sample.find(b"\n", offset)
+        end = len(sample) - 1 if end < 0 else end
+        line = sample[offset:end + 1]
+        lines.append((len(lines) + 1, offset, line))
+        non_blank += bool(line.strip())
+        offset = end + 1
+    candidates = [entry for entry in lines if entry[2].strip()]
+    if not candidates:
+        return FileFormat(encoding, ",", None, len(sample), b"\n", len(lines) + 1,
+                          tuple((n, raw) for n, _, raw in lines))
+    named = [e for e in candidates if set(feed.columns) <= set(_parse_header(e[2], encoding, feed)[1])]
+    chosen = named[0] if named else candidates[0]
+    if b"\x00" in (sample[:chosen[1]] if named else sample):
+        raise FileRejectedError(f"{path} is not a text CSV file: NUL bytes "
+                                + ("above its header" if named else "and no header naming the feed's columns")
+                                + ". Nothing of it was loaded.")
+    number, start, raw_header = chosen
     newline = b"\r\n" if raw_header.endswith(b"\r\n") else b"\n"
-    header_line = raw_header.decode(encoding, errors="replace").rstrip("\r\n")
-    delimiter = detect_delimiter(header_line, feed.columns)
-    header = tuple(h.strip() for h in next(csv.reader([header_line], delimiter=delimiter), []))
+    delimiter, header = _parse_header(raw_header, encoding, feed)
     if feed.encoding == AUTO_ENCODING:
         log.info("%s: detected encoding %s", path, encoding)
-    return FileFormat(encoding, delimiter, header, end + 1, newline)
+    pre_header = tuple((n, raw) for n, _, raw in lines[:number - 1])
+    return FileFormat(encoding, delimiter, header, start + len(raw_header), newline, number, pre_header)

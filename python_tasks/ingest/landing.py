@@ -1,8 +1,14 @@
 """Load the channel file drops of one logical date into ``raw``.
 
-Nothing is lost: every data line of a file ends up either in raw or in ``ops.quarantine`` (with
-source, line number and reason), and the audit row says read = loaded + quarantined. Every file
-is registered by sha256: the same bytes are never loaded for a second date, even renamed.
+Nothing is lost: every physical line of a file except its header ends up either in raw or in
+``ops.quarantine`` (with source, line number and reason), and the audit row says read = loaded +
+quarantined, where read counts the file's records as a structural pass finds them (``records``:
+one per line, or one per quoted field spanning lines). A file that is not text at all (binary,
+UTF-16) is rejected whole: audited, raised, the date's earlier batch left as it was.
+
+A file is its date, feed and content (``ops.file_registry``): a corrected file for a date replaces
+that date's batch; bytes that are also another date's current file are loaded all the same and
+reported as misfiled (``ops.misfiled_files``, a warning), since one of the two folders is wrong.
 
 One transaction per file. The date's rows are built in a staging table created inside it and
 checked there; then the date's old partition of ``raw.channel__<feed>`` is dropped and the staging
@@ -20,9 +26,10 @@ Two ways in, one result:
   ``landing_checks``' SQL (missing key, bad type, duplicate key). This uses a second core: the
   server parses while the client checks.
 * exact path: when the server rejects the file's structure (a wrong column count, bytes invalid
-  in the encoding, a quoted field spanning lines, an extra column to drop), the fast attempt is
-  rolled back to a savepoint and the file is read line by line in Python: structurally bad lines
-  go to quarantine with their line number, good ones are copied; every line is then checked in SQL.
+  in the encoding, a NUL byte, a blank line, a quoted field spanning lines, an extra column to
+  drop), the fast attempt is rolled back to a savepoint and the file is read record by record in
+  Python (``records``): structurally bad lines go to quarantine with their line number and reason,
+  good ones are copied; every line is then checked in SQL.
 
 Memory stays flat in both: the file is streamed in blocks, never held whole (the fast path keeps
 one 8-byte key hash per line).
@@ -34,7 +41,7 @@ import hashlib
 import logging
 import queue
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
 from typing import BinaryIO, Callable, Iterator
@@ -48,15 +55,18 @@ from python_tasks.ingest import quarantine as q
 from python_tasks.ingest import raw_batches, test_hooks
 from python_tasks.ingest.arrival import MissingDropError, drop_path, missing_drops
 from python_tasks.ingest.bootstrap import ensure_ops_schema
-from python_tasks.ingest.csv_format import FileFormat, read_format
+from python_tasks.ingest.csv_format import FileFormat, FileRejectedError, read_format
 from python_tasks.ingest.feeds import FEEDS, Feed
-from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines
+from python_tasks.ingest.contracts import ContractViolationError, checkable, contract_for
+from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines, move_contract_breaches
 from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
 from python_tasks.ingest.raw_batches import Staging, raw_table_name
+from python_tasks.ingest.records import split_records
 
 log = logging.getLogger(__name__)
 
-__all__ = ["FileLoad", "MissingDropError", "drop_path", "load_file", "load_landing", "raw_table_name"]
+__all__ = ["FileLoad", "FileRejectedError", "MissingDropError", "drop_path", "load_file", "load_landing",
+           "raw_table_name"]
 
 BLOCK_BYTES = 1 << 20
 SEND_QUEUE_BLOCKS = 4  # blocks read ahead of the server: bounds memory, keeps its parser busy
@@ -75,14 +85,6 @@ class _NeedsExactPath(Exception):
     """The fast path cannot place line numbers exactly for this file."""
 
 
-class _DuplicateFile(Exception):
-    """These bytes were already loaded for another date."""
-
-    def __init__(self, digest: str, logical_date: date, path: str) -> None:
-        super().__init__(f"same sha256 as {path} loaded for {logical_date}")
-        self.digest, self.logical_date, self.path = digest, logical_date, path
-
-
 @dataclass(frozen=True)
 class FileLoad:
     feed: str
@@ -90,8 +92,8 @@ class FileLoad:
     read: int
     loaded: int
     quarantined: int
-    skipped_duplicate_file: bool = False
     path_taken: str = "fast"
+    misfiled_as: list[str] = field(default_factory=list)  # other dates whose file has the same bytes
 
 
 @dataclass(frozen=True)
@@ -199,7 +201,7 @@ def _fast_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat
         raise _NeedsExactPath(f"Postgres has no COPY encoding for {fmt.encoding}")
     if set(fmt.header) - set(feed.columns) or len(fmt.header) != len(set(fmt.header)):
         raise _NeedsExactPath("extra or repeated columns must be dropped line by line")
-    staging = raw_batches.create_staging(conn, feed, fmt.header, load_id)
+    staging = raw_batches.create_staging(conn, feed, fmt.header, load_id, fmt.first_data_line)
     checker = Prechecker(PrecheckPlan.for_file(feed, fmt.header, fmt.delimiter, fmt.newline, fmt.encoding))
     digest = hashlib.sha256()
     escapes = None if csv_format else _EscapeScan(path, fmt.data_offset)
@@ -260,7 +262,7 @@ def _stream(fh: BinaryIO, cp: psycopg.Copy, fmt: FileFormat, checker: Prechecker
             saw_quote = saw_quote or quoted
             sender.put(block, chunk)
             if block:
-                lines += checker.add_block(block, 2 + lines)  # line 1 is the header
+                lines += checker.add_block(block, fmt.first_data_line + lines)
             test_hooks.pause_after_block(delay)
     finally:
         sender.stop()
@@ -277,44 +279,17 @@ def _lines_or_all(lines: np.ndarray | None, total: int) -> np.ndarray | None:
     return None if lines is None or len(lines) > total // 2 else lines
 
 
-def _decoded_lines(path: Path, fmt: FileFormat, bad: list[q.QuarantinedRow], numbers: list[int],
-                   undecodable: list[int]) -> Iterator[str]:
-    """Decoded physical data lines; lines that do not decode are quarantined, not guessed.
-
-    ``numbers`` gets the line number of each line handed out (the caller clears it per record);
-    ``undecodable[0]`` counts the lines kept back."""
-    number = 1
-    with path.open("rb") as fh:
-        fh.seek(fmt.data_offset)
-        for raw in fh:
-            number += 1
-            numbers.append(number)
-            try:
-                yield raw.decode(fmt.encoding)
-            except UnicodeDecodeError as exc:
-                numbers.pop()
-                undecodable[0] += 1
-                bad.append(q.QuarantinedRow(number, raw.decode(fmt.encoding, errors="replace").rstrip("\r\n"),
-                                            q.INVALID_ENCODING, f"not valid {fmt.encoding}: {exc.reason}"))
-
-
 def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, load_id: int, *,
                 run_id: str, logical_date: date, source: str) -> _Staged:
-    """Line-by-line load into staging; structurally bad lines go to quarantine here."""
-    staging = raw_batches.create_staging(conn, feed, feed.columns, load_id)
+    """Record by record into staging (``records``); structurally bad lines go to quarantine here."""
+    staging = raw_batches.create_staging(conn, feed, feed.columns, load_id, fmt.first_data_line)
     position = {name: i for i, name in enumerate(fmt.header) if name in feed.columns}
     picks = [position[c] for c in feed.columns]
     copy = sql.SQL("copy {} ({}, _source_line) from stdin").format(
         staging.ident, sql.SQL(", ").join(sql.Identifier(c) for c in feed.columns))
     bad: list[q.QuarantinedRow] = []
-    numbers: list[int] = []  # physical line numbers of the record being parsed
-    undecodable = [0]
-    reader = csv.reader(_decoded_lines(path, fmt, bad, numbers, undecodable), delimiter=fmt.delimiter,
-                        strict=True)
-    read = 0
     good: list[tuple] = []
-
-    written = 0
+    read = written = 0
 
     def flush() -> None:
         nonlocal good, bad, written
@@ -328,43 +303,30 @@ def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileForma
                            source_file=str(path))
         good, bad = [], []
 
-    while True:
-        try:
-            row = next(reader)
-        except StopIteration:
-            break
-        except csv.Error as exc:  # e.g. a stray quote: keep the line, carry on with the next
-            bad.append(q.QuarantinedRow(numbers[0] if numbers else None, "", q.WRONG_COLUMN_COUNT,
-                                        f"unparseable CSV: {exc}"))
-            numbers.clear()
+    with path.open("rb") as fh:
+        fh.seek(fmt.data_offset)
+        for rec in split_records(fh, fmt.first_data_line, fmt.encoding, fmt.delimiter, len(fmt.header)):
             read += 1
-            continue
-        start = numbers[0]
-        numbers.clear()
-        read += 1
-        if len(row) != len(fmt.header):
-            bad.append(q.QuarantinedRow(start, fmt.delimiter.join(row), q.WRONG_COLUMN_COUNT,
-                                        f"expected {len(fmt.header)} columns, got {len(row)}"))
-        else:
-            good.append((*(row[i] for i in picks), start))
-        if len(good) + len(bad) >= EXACT_CHUNK_ROWS:
-            flush()
+            if rec.fields is None:
+                bad.append(q.QuarantinedRow(rec.line, rec.raw, rec.reason, rec.detail))
+            else:
+                good.append((*(rec.fields[i] for i in picks), rec.line))
+            if len(good) + len(bad) >= EXACT_CHUNK_ROWS:
+                flush()
     flush()
-    # Lines that never reached the csv reader (bad encoding) count as read too.
-    read += undecodable[0]
     return _Staged(staging, read, written, CheckScope.everything(), None, "exact")
 
 
-def _quarantine_whole_file(conn: psycopg.Connection, path: Path, fmt: FileFormat, detail: str, *, run_id: str,
-                           logical_date: date, source: str) -> int:
-    """The header lacks a required column: the batch is suspect, keep every line for repair."""
+def _quarantine_whole_file(conn: psycopg.Connection, path: Path, fmt: FileFormat, reason: str, detail: str, *,
+                           run_id: str, logical_date: date, source: str) -> int:
+    """The header lacks a required column or names one twice: the batch is suspect, keep every
+    line for repair."""
     rows: list[q.QuarantinedRow] = []
     total = 0
     with path.open("rb") as fh:
         fh.seek(fmt.data_offset)
-        for number, raw in enumerate(fh, start=2):
-            rows.append(q.QuarantinedRow(number, raw.decode(fmt.encoding, "replace").rstrip("\r\n"),
-                                         q.MISSING_REQUIRED_COLUMN, detail))
+        for number, raw in enumerate(fh, start=fmt.first_data_line):
+            rows.append(q.QuarantinedRow(number, raw.decode(fmt.encoding, "replace").rstrip("\r\n"), reason, detail))
             if len(rows) >= EXACT_CHUNK_ROWS:
                 q.write_quarantine(conn, rows, run_id=run_id, logical_date=logical_date, source=source,
                                    source_file=str(path))
@@ -376,22 +338,35 @@ def _quarantine_whole_file(conn: psycopg.Connection, path: Path, fmt: FileFormat
 
 def _record_drift(conn: psycopg.Connection, feed: Feed, fmt: FileFormat, *, run_id: str, logical_date: date,
                   source: str, path: Path) -> list[str]:
-    extra = [c for c in fmt.header if c not in feed.columns]
-    for column in extra:
-        log.warning("schema drift: %s has unexpected column %r; loading the known columns, ignoring it",
-                    path, column)
+    """Drift rows for the header's surprises; returns the feed's columns the header names twice."""
+    def record(change: str, column: str, detail: str, severity: str) -> None:
         conn.execute(
             """
-            insert into ops.schema_drift (run_id, logical_date, source, source_file, change, column_name, detail)
-            values (%s, %s, %s, %s, 'extra_column', %s, %s)
-            """,
-            (run_id, logical_date, source, str(path), column, f"header {list(fmt.header)}; column not loaded"))
-    return extra
+            insert into ops.schema_drift (run_id, logical_date, source, source_file, change, column_name, detail,
+                                          severity)
+            values (%s, %s, %s, %s, %s, %s, %s, %s)
+            """, (run_id, logical_date, source, str(path), change, column, detail, severity))
+
+    repeated = sorted({c for c in fmt.header if fmt.header.count(c) > 1})
+    for column in [c for c in dict.fromkeys(fmt.header) if c not in feed.columns]:
+        log.warning("schema drift: %s has unexpected column %r; loading the known columns, ignoring it",
+                    path, column)
+        record("extra_column", column, f"header {list(fmt.header)}; column not loaded", "warning")
+    for column in repeated:
+        known = column in feed.columns
+        (log.error if known else log.warning)("%s: header names column %r %d times", path, column,
+                                              fmt.header.count(column))
+        record("duplicate_column", column, f"header {list(fmt.header)} names it {fmt.header.count(column)} times; "
+               + ("which one holds the values is unknown, the file is quarantined" if known else "not loaded"),
+               "error" if known else "warning")
+    return [c for c in repeated if c in feed.columns]
 
 
-def _registered_elsewhere(conn: psycopg.Connection, digest: str, logical_date: date) -> _DuplicateFile | None:
-    row = conn.execute("select logical_date, path from ops.file_registry where sha256 = %s", (digest,)).fetchone()
-    return _DuplicateFile(digest, row[0], row[1]) if row and row[0] != logical_date else None
+def _misfiled_as(conn: psycopg.Connection, feed: Feed, digest: str, logical_date: date) -> list[tuple[date, str]]:
+    """Other dates whose current file of this feed has these very bytes."""
+    return conn.execute("select logical_date, path from ops.file_registry where feed = %s and sha256 = %s "
+                        "and logical_date <> %s and rows_read > 0 order by logical_date",
+                        (feed.name, digest, logical_date)).fetchall()
 
 
 def _stage(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileFormat, load_id: int, *, run_id: str,
@@ -415,41 +390,48 @@ def _load(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: date, 
     # One loader per feed at a time: the date's partition and quarantine are per feed.
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"crm.ingest:{source}",))
     size = path.stat().st_size
-    digest = None
-    # The fast path hashes the file while loading it. Only when a file of the same size is
-    # registered for another date can it be a re-drop: hash first then, and load nothing.
-    if conn.execute("select exists (select 1 from ops.file_registry where bytes = %s and logical_date <> %s)",
-                    (size, logical_date)).fetchone()[0]:
-        digest = sha256_of(path)
-        if duplicate := _registered_elsewhere(conn, digest, logical_date):
-            raise duplicate
+    fmt = read_format(path, feed)  # FileRejectedError before anything of the date is touched
     raw_batches.ensure_raw_table(conn, feed)
     q.clear_quarantine(conn, logical_date=logical_date, source=source)
-    conn.execute("delete from ops.schema_drift where logical_date = %s and source = %s", (logical_date, source))
-    fmt = read_format(path, feed)
+    for table in ("ops.schema_drift", "ops.misfiled_files"):
+        conn.execute(sql.SQL("delete from {} where logical_date = %s and source = %s").format(
+            sql.SQL(table)), (logical_date, source))
     load_id = conn.execute("select nextval(pg_get_serial_sequence('ops.load_batches', 'load_id'))").fetchone()[0]
+    # Lines above the header: blank ones, or a title the exporting system wrote.
+    q.write_quarantine(conn, [
+        q.QuarantinedRow(n, raw.decode(fmt.encoding, "replace").rstrip("\r\n"),
+                         q.BEFORE_HEADER if raw.strip() else q.BLANK_LINE,
+                         "line above the header" if raw.strip() else "blank line")
+        for n, raw in fmt.pre_header], run_id=run_id, logical_date=logical_date, source=source, source_file=str(path))
     staged: _Staged | None = None
-    read = moved = 0
+    digest = None
+    read, moved = len(fmt.pre_header), 0
     if not fmt.header or fmt.data_offset >= size:
-        log.info("%s is empty (no data lines): nothing to load", path)
+        log.info("%s has no data lines: nothing to load", path)
         path_taken = "empty"
     elif missing := [c for c in feed.columns if c not in fmt.header]:
         detail = f"header {list(fmt.header)} lacks required column(s) {missing}"
         log.error("%s: %s; quarantining the whole file", path, detail)
-        read = _quarantine_whole_file(conn, path, fmt, detail, run_id=run_id, logical_date=logical_date,
-                                      source=source)
+        read += _quarantine_whole_file(conn, path, fmt, q.MISSING_REQUIRED_COLUMN, detail, run_id=run_id,
+                                       logical_date=logical_date, source=source)
+        path_taken = "quarantined_whole_file"
+    elif repeated := _record_drift(conn, feed, fmt, run_id=run_id, logical_date=logical_date, source=source,
+                                   path=path):
+        detail = f"header {list(fmt.header)} names column(s) {repeated} more than once"
+        log.error("%s: %s; quarantining the whole file", path, detail)
+        read += _quarantine_whole_file(conn, path, fmt, q.DUPLICATE_COLUMN, detail, run_id=run_id,
+                                       logical_date=logical_date, source=source)
         path_taken = "quarantined_whole_file"
     else:
-        _record_drift(conn, feed, fmt, run_id=run_id, logical_date=logical_date, source=source, path=path)
         staged = _stage(conn, feed, path, fmt, load_id, run_id=run_id, logical_date=logical_date, source=source)
-        read, path_taken = staged.read, staged.path_taken
-        digest = digest or staged.digest
+        read, path_taken = read + staged.read, staged.path_taken
+        digest = staged.digest
         header_order = tuple(c for c in fmt.header if c in feed.columns)
-        moved = move_bad_lines(conn, feed, BatchRef(staged.staging.table, logical_date, source, str(path), run_id,
-                                                    fmt.delimiter, header_order), staged.scope)
+        batch = BatchRef(staged.staging.table, logical_date, source, str(path), run_id, fmt.delimiter, header_order)
+        moved = move_bad_lines(conn, feed, batch, staged.scope)
+        if contract := contract_for(source):
+            moved += move_contract_breaches(conn, feed, batch, checkable(conn, contract))
     digest = digest or sha256_of(path)
-    if duplicate := _registered_elsewhere(conn, digest, logical_date):
-        raise duplicate
     # Nobody else can see the staging table: what COPY put in minus what the checks took out is
     # what it holds (a count(*) would re-read every row to say the same).
     loaded = staged.rows - moved if staged else 0
@@ -460,7 +442,19 @@ def _load(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: date, 
             f"{path}: read {read} lines but loaded {loaded} + quarantined {quarantined}; "
             "rolled back. This is a loader bug: keep the file and report it.")
     raw_batches.publish(conn, feed, staged.staging if staged else None, logical_date)
-    result = FileLoad(feed.name, str(path), read, loaded, quarantined, path_taken=path_taken)
+    misfiled = _misfiled_as(conn, feed, digest, logical_date) if read else []
+    for other_date, other_path in misfiled:
+        log.warning("%s (for %s) has the same bytes as %s, loaded for %s: one of the two folders holds a "
+                    "misfiled file. Loaded for both dates; put the right file in the wrong date's folder and "
+                    "re-run that date.", path, logical_date, other_path, other_date)
+        conn.execute(
+            """
+            insert into ops.misfiled_files (run_id, logical_date, source, source_file, sha256, other_logical_date,
+                                            other_source_file)
+            values (%s, %s, %s, %s, %s, %s, %s)
+            """, (run_id, logical_date, source, str(path), digest, other_date, other_path))
+    result = FileLoad(feed.name, str(path), read, loaded, quarantined, path_taken=path_taken,
+                      misfiled_as=[d.isoformat() for d, _ in misfiled])
     _record(conn, result, load_id=load_id, run_id=run_id, logical_date=logical_date, source=source, digest=digest,
             size=size, started_at=started_at)
     return result
@@ -477,44 +471,49 @@ def _record(conn: psycopg.Connection, result: FileLoad, *, load_id: int, run_id:
         """, (load_id, run_id, source, logical_date, result.path, digest, result.path_taken, result.loaded))
     conn.execute(
         """
-        insert into ops.file_registry (sha256, feed, logical_date, path, bytes, run_id)
-        values (%s, %s, %s, %s, %s, %s)
-        on conflict (sha256) do update set path = excluded.path, run_id = excluded.run_id
+        insert into ops.file_registry (feed, logical_date, sha256, path, bytes, rows_read, run_id)
+        values (%s, %s, %s, %s, %s, %s, %s)
+        on conflict (feed, logical_date) do update
+        set sha256 = excluded.sha256, path = excluded.path, bytes = excluded.bytes, rows_read = excluded.rows_read,
+            run_id = excluded.run_id, registered_at = now()
         """,
-        (digest, result.feed, logical_date, result.path, size, run_id),
+        (result.feed, logical_date, digest, result.path, size, result.read, run_id),
     )
+    detail = f"{result.path} ({result.path_taken} path)"
+    if result.misfiled_as:
+        detail += f"; same bytes as the file of {', '.join(result.misfiled_as)}: misfiled?"
+    _audit(conn, run_id=run_id, logical_date=logical_date, source=source, started_at=started_at,
+           counts=(result.read, result.loaded, result.quarantined),
+           status="loaded" if not result.quarantined else "loaded_with_quarantine", detail=detail)
+
+
+def _audit(conn: psycopg.Connection, *, run_id: str, logical_date: date, source: str, started_at: datetime,
+           counts: tuple[int, int, int], status: str, detail: str) -> None:
     conn.execute(
         """
         insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
                                     rows_quarantined, status, detail, started_at)
         values (%s, %s, %s, %s, %s, %s, %s, %s, %s)
-        """,
-        (run_id, logical_date, source, result.read, result.loaded, result.quarantined,
-         "loaded" if not result.quarantined else "loaded_with_quarantine",
-         f"{result.path} ({result.path_taken} path)", started_at),
-    )
+        """, (run_id, logical_date, source, *counts, status, detail, started_at))
 
 
 def load_file(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: date, run_id: str) -> FileLoad:
-    """Load one file as the feed's batch for ``logical_date``; commits. Safe to call again."""
+    """Load one file as the feed's batch for ``logical_date``; commits. Safe to call again.
+
+    A file that is not text (FileRejectedError) leaves the date's earlier batch as it was; the
+    rejection is audited and raised."""
     source = f"landing.{feed.name}"
     started_at = datetime.now().astimezone()
     try:
         with conn.transaction():
             result = _load(conn, feed, path, logical_date, run_id, source, started_at)
-    except _DuplicateFile as dup:
-        log.warning("%s has the same bytes as %s (loaded for %s); not loading it again",
-                    path, dup.path, dup.logical_date)
+    except (FileRejectedError, ContractViolationError) as exc:
+        log.error("%s", exc)
         with conn.transaction():
-            conn.execute(
-                """
-                insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
-                                            rows_quarantined, status, detail, started_at)
-                values (%s, %s, %s, 0, 0, 0, 'skipped_duplicate_file', %s, %s)
-                """,
-                (run_id, logical_date, source, f"{path}: same sha256 as {dup.path} loaded for {dup.logical_date}",
-                 started_at))
-        return FileLoad(feed.name, str(path), 0, 0, 0, skipped_duplicate_file=True, path_taken="skipped")
+            _audit(conn, run_id=run_id, logical_date=logical_date, source=source, started_at=started_at,
+                   counts=(0, 0, 0), status="rejected" if isinstance(exc, FileRejectedError) else "contract_failed",
+                   detail=str(exc))
+        raise
     log.info("%s: read %d, loaded %d, quarantined %d (%s path)", path, result.read, result.loaded,
              result.quarantined, result.path_taken)
     return result
@@ -532,10 +531,19 @@ def load_landing(warehouse_dsn: str, landing_dir: Path, logical_date: date, run_
             + ". Ask the channel team to resend, or re-run once the files have landed."
         )
     results: dict[str, dict] = {}
+    rejected: list[str] = []
     with connect(warehouse_dsn) as conn:
         ensure_ops_schema(conn)
         conn.commit()
         for feed in selected:
-            fl = load_file(conn, feed, drop_path(landing_dir, logical_date, feed), logical_date, run_id)
+            try:
+                fl = load_file(conn, feed, drop_path(landing_dir, logical_date, feed), logical_date, run_id)
+            except (FileRejectedError, ContractViolationError) as exc:  # the other feeds still load
+                rejected.append(exc)
+                continue
             results[feed.name] = fl.__dict__
+    if rejected:
+        kind = type(rejected[0]) if len({type(e) for e in rejected}) == 1 else ValueError
+        raise kind(" ".join(str(e) for e in rejected) + " The date's other feeds are loaded; once the "
+                   "file(s) named are replaced (text files: UTF-8 CSV), re-run the date.")
     return results

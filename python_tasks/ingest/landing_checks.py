@@ -17,7 +17,9 @@ import numpy as np
 import psycopg
 from psycopg import sql
 
+from python_tasks.ingest import contracts
 from python_tasks.ingest import quarantine as q
+from python_tasks.ingest.contracts import Contract
 from python_tasks.ingest.feeds import Feed
 
 # ops.input_is_valid (pg_input_is_valid on PostgreSQL 16+) is the real check (fast, exact: it
@@ -131,12 +133,36 @@ def _find_duplicates(conn: psycopg.Connection, feed: Feed, batch: BatchRef, line
                     scope_r=scope_r)).rowcount
 
 
-def move_bad_lines(conn: psycopg.Connection, feed: Feed, batch: BatchRef, scope: CheckScope) -> int:
-    """Move lines of the batch that fail a check to quarantine; returns how many moved."""
+def _new_bad_lines(conn: psycopg.Connection) -> None:
     conn.execute("create temp table if not exists _crm_bad_lines (line_ctid tid, reason text, detail text)")
     conn.execute("truncate _crm_bad_lines")
+
+
+def move_bad_lines(conn: psycopg.Connection, feed: Feed, batch: BatchRef, scope: CheckScope) -> int:
+    """Move lines of the batch that fail a check to quarantine; returns how many moved."""
+    _new_bad_lines(conn)
     found = _find_bad_values(conn, feed, batch, scope.value_lines)
     found += _find_duplicates(conn, feed, batch, scope.duplicate_lines)
+    return _move(conn, batch, found)
+
+
+def move_contract_breaches(conn: psycopg.Connection, feed: Feed, batch: BatchRef, contract: Contract) -> int:
+    """Apply the feed's source contract to the lines left after the checks above; returns how many
+    moved to quarantine. Raises ContractViolationError, moving nothing, when the contract fails."""
+    kinds = {c: t for c, t in feed.column_types().items() if t in DATE_TYPES}
+    _new_bad_lines(conn)
+    found = conn.execute(sql.SQL("insert into _crm_bad_lines {}").format(
+        contracts.find_sql(contracts.rules(contract, batch.logical_date, kinds=kinds, cast=True),
+                           sql.Identifier("raw", batch.table)))).rowcount
+    if found and contract.on_violation == "fail":
+        breaches = conn.execute("select reason, detail from _crm_bad_lines").fetchall()
+        raise contracts.ContractViolationError(contracts.failure_message(
+            contract, f"{batch.source_file} for {batch.logical_date}", breaches))
+    return _move(conn, batch, found)
+
+
+def _move(conn: psycopg.Connection, batch: BatchRef, found: int) -> int:
+    """Move the lines named in _crm_bad_lines from the staging table to quarantine."""
     if not found:
         return 0
     d = sql.Literal(batch.logical_date)  # literals, not parameters: the SQL holds format('%s') patterns

@@ -44,15 +44,50 @@ create table if not exists ops.quarantine (
 );
 create index if not exists quarantine_date_idx on ops.quarantine (logical_date, source);
 
+-- The file each feed's current batch of a date came from. A file is its date, feed and content:
+-- the same bytes under two dates are both loaded, and reported in ops.misfiled_files.
 create table if not exists ops.file_registry (
-    sha256        text primary key,
     feed          text not null,
     logical_date  date not null,
+    sha256        text not null,
     path          text not null,
     bytes         bigint not null,
+    rows_read     bigint not null default 0,
     run_id        text not null,
-    registered_at timestamptz not null default now()
+    registered_at timestamptz not null default now(),
+    primary key (feed, logical_date)
 );
+-- Registries keyed by sha256 alone (one row per content ever loaded) keep each date's latest file.
+alter table ops.file_registry add column if not exists rows_read bigint not null default 0;
+do $$
+begin
+    if exists (select 1 from pg_constraint where conrelid = 'ops.file_registry'::regclass and contype = 'p'
+               and pg_get_constraintdef(oid) = 'PRIMARY KEY (sha256)') then
+        delete from ops.file_registry r using ops.file_registry newer
+        where newer.feed = r.feed and newer.logical_date = r.logical_date
+          and (newer.registered_at, newer.ctid) > (r.registered_at, r.ctid);
+        update ops.file_registry set rows_read = 1;  -- unknown: assume it had data lines
+        alter table ops.file_registry drop constraint file_registry_pkey;
+        alter table ops.file_registry add primary key (feed, logical_date);
+    end if;
+end
+$$;
+create index if not exists file_registry_sha256_idx on ops.file_registry (sha256);
+
+-- A file whose bytes are also the current file of another date of the same feed: one of the two
+-- folders holds the wrong file. Both dates are loaded; re-running a date replaces its rows here.
+create table if not exists ops.misfiled_files (
+    misfiled_id        bigserial primary key,
+    run_id             text not null,
+    logical_date       date not null,
+    source             text not null,
+    source_file        text not null,
+    sha256             text not null,
+    other_logical_date date not null,
+    other_source_file  text not null,
+    detected_at        timestamptz not null default now()
+);
+create index if not exists misfiled_files_date_idx on ops.misfiled_files (logical_date, source);
 
 -- The watermark is a position (updated_at, key) so rows sharing one updated_at at a boundary are
 -- split by key, never lost or moved twice. Databases created before the key existed get it here.

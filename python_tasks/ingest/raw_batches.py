@@ -150,14 +150,16 @@ def _drop_with_dependent_views(conn: psycopg.Connection, table: str) -> None:
     conn.execute(sql.SQL("drop table raw.{} cascade").format(sql.Identifier(table)))
 
 
-def create_staging(conn: psycopg.Connection, feed: Feed, columns: tuple[str, ...], load_id: int) -> Staging:
+def create_staging(conn: psycopg.Connection, feed: Feed, columns: tuple[str, ...], load_id: int,
+                   first_line: int) -> Staging:
     """An empty table for the batch, created in the caller's (sub)transaction so COPY may FREEZE.
 
     ``columns``: the feed's columns in the order the file has them, so COPY maps them by name."""
     staging = Staging(f"{raw_table_name(feed)}__load_{load_id}", load_id)
     # A cached sequence numbers lines for the fast path: one nextval per row without a buffer
     # lock each time. Only this backend uses it, so the numbers stay consecutive.
-    conn.execute(sql.SQL("create sequence raw.{} start 2 cache 10000").format(sql.Identifier(staging.sequence)))
+    conn.execute(sql.SQL("create sequence raw.{} start {} cache 10000").format(
+        sql.Identifier(staging.sequence), sql.Literal(first_line)))
     cols = [sql.SQL("{} text").format(sql.Identifier(c)) for c in columns] + [
         sql.SQL("_source_line bigint not null default nextval({})").format(sql.Literal(f"raw.{staging.sequence}"))]
     conn.execute(sql.SQL("create table {} ({})").format(staging.ident, sql.SQL(", ").join(cols)))

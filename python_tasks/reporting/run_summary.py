@@ -95,7 +95,31 @@ def collect(dsn: str, as_of_date: date, run_id: str) -> dict:
                     (run_id, as_of_date),
                 )
             ]
+        summary["source_contracts"] = _source_contracts(conn, as_of_date, run_id)
     return summary
+
+
+def _source_contracts(conn, as_of_date: date, run_id: str) -> dict:
+    """Rows the loaders kept out of raw for breaking a source contract (source_contracts.yml), and
+    batches that failed on one. The quarantine holds the date's latest load of each source."""
+    from python_tasks.ingest.contracts import REASONS
+
+    out: dict = {"quarantined": [], "failed": []}
+    if _table_exists(conn, "ops.quarantine"):
+        out["quarantined"] = [
+            {"source": r[0], "reason": r[1], "rows": r[2], "examples": r[3]}
+            for r in conn.execute(
+                """
+                select source, reason_code, count(*), (array_agg(detail order by quarantine_id))[1:3]
+                from ops.quarantine where logical_date = %s and reason_code = any(%s)
+                group by source, reason_code order by source, reason_code
+                """, (as_of_date, list(REASONS)))
+        ]
+    if _table_exists(conn, "ops.load_audit"):
+        out["failed"] = [{"source": r[0], "detail": r[1]} for r in conn.execute(
+            "select source, detail from ops.load_audit where logical_date = %s and run_id = %s "
+            "and status = 'contract_failed' order by source", (as_of_date, run_id))]
+    return out
 
 
 def write(summary: dict, reports_dir: Path) -> Path:
@@ -130,6 +154,15 @@ def render(summary: dict) -> str:
         lines.append(f"Data quality: {'PASSED' if dq['passed'] else 'FAILED'} "
                      f"({dq['expectations']} expectations, {dq['critical_failures']} critical failures, "
                      f"{dq['warnings']} warnings)")
+    contracts = summary.get("source_contracts") or {}
+    if contracts.get("quarantined") or contracts.get("failed"):
+        lines.append("")
+        total = sum(c["rows"] for c in contracts["quarantined"])
+        lines.append(f"Source contracts: {total:,} rows quarantined, {len(contracts['failed'])} batch(es) failed")
+        for c in contracts["quarantined"]:
+            lines.append(f"  {c['source']:<36} {c['reason']:<16} {c['rows']:>7,}  e.g. {c['examples'][0]}")
+        for f in contracts["failed"]:
+            lines.append(f"  {f['source']:<36} FAILED: {f['detail'][:200]}")
     if summary.get("exports"):
         lines.append("")
         lines.append("Exports:")

@@ -91,19 +91,6 @@ def test_rerun_of_same_date_adds_no_rows(fresh_db, tmp_path):
     assert audit(fresh_db) == [(11, 10, 1, "loaded_with_quarantine")] * 2
 
 
-def test_same_bytes_renamed_or_redropped_for_another_date_are_not_loaded_again(fresh_db, tmp_path):
-    first = write(tmp_path, HEADER + "".join(good(i) for i in range(1, 21)))
-    load(fresh_db, FEED, first)
-    other_day = date(2026, 10, 1)
-    renamed = write(tmp_path, first.read_bytes(), name="events_resent.csv", d=other_day)
-    result = load(fresh_db, FEED, renamed, d=other_day, run_id="run-2")
-    assert result.skipped_duplicate_file
-    assert one(fresh_db, "select count(*) from raw.channel__events") == 20
-    assert one(fresh_db, "select count(*) from raw.channel__events where _logical_date = %s", other_day) == 0
-    assert audit(fresh_db) == [(20, 20, 0, "loaded"), (0, 0, 0, "skipped_duplicate_file")]
-    assert one(fresh_db, "select count(*) from ops.file_registry") == 1
-
-
 def test_every_kind_of_bad_line_is_quarantined_with_line_number_and_reason(fresh_db, tmp_path):
     lines = [HEADER.encode()] + [good(i).encode() for i in range(1, 11)]
     lines[3] = b"E00003,C3,not-a-time,x\n"  # line 4
