@@ -5,6 +5,7 @@ import os
 
 from airflow.sdk import TriggerRule, dag, task
 
+from crm_alerts import CrmAlertNotifier
 from crm_dbt import DBT_MANIFEST, dbt_task_group
 from crm_common import (
     CAMPAIGN_FILES,
@@ -32,6 +33,7 @@ from crm_common import (
     tags=["crm"],
     params=PARAMS,
     user_defined_macros=USER_DEFINED_MACROS,
+    on_failure_callback=CrmAlertNotifier("run_failed"),
     doc_md=__doc__,
 )
 def crm_daily():
@@ -88,7 +90,7 @@ def crm_daily():
 
         return build_campaign_members(warehouse_dsn(), business_date())
 
-    @task
+    @task(on_failure_callback=CrmAlertNotifier("quality_gate_failed"))
     def quality_gate(run_id: str) -> dict:
         from python_tasks.config import Settings
         from python_tasks.config import EXPECTATIONS_DIR

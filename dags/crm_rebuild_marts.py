@@ -18,6 +18,7 @@ from crm_common import (
     business_date,
     warehouse_dsn,
 )
+from crm_alerts import CrmAlertNotifier
 from crm_dbt import DBT_MANIFEST, dbt_task_group
 
 
@@ -31,6 +32,7 @@ from crm_dbt import DBT_MANIFEST, dbt_task_group
     tags=["crm", "ops"],
     params=PARAMS,
     user_defined_macros=USER_DEFINED_MACROS,
+    on_failure_callback=CrmAlertNotifier("run_failed"),
     doc_md=__doc__,
 )
 def crm_rebuild_marts():
