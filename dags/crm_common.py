@@ -5,7 +5,9 @@ import os
 from datetime import date, timedelta
 
 import pendulum
-from airflow.sdk import Asset
+from airflow.sdk import Asset, Param
+
+from python_tasks.run_date import BUSINESS_DATE_PARAM, resolve_business_date
 
 WAREHOUSE_CONN_ID = "crm_warehouse"  # AIRFLOW_CONN_CRM_WAREHOUSE
 COREBANK_CONN_ID = "crm_corebank"  # AIRFLOW_CONN_CRM_COREBANK
@@ -38,5 +40,33 @@ def warehouse_dsn(conn_id: str = WAREHOUSE_CONN_ID) -> str:
     return dsn_from_parts(conn.host, conn.port, conn.login, conn.password, conn.schema)
 
 
-def business_date(ds: str) -> date:
-    return date.fromisoformat(ds)
+# Shown in the trigger form. A run triggered from the UI or the REST API has no logical date
+# (Airflow 3): it builds this date, or else the day before it was triggered (python_tasks.run_date).
+PARAMS = {
+    BUSINESS_DATE_PARAM: Param(
+        None,
+        type=["null", "string"],
+        format="date",
+        title="Business date",
+        description="The day to build (YYYY-MM-DD). Empty: the run's logical date, or for a manual "
+                    "run the day before it was triggered (Asia/Shanghai).",
+    ),
+}
+
+
+def business_date() -> date:
+    """The business date of the running task's DAG run (never reads ``ds``: a manual run has none)."""
+    from airflow.sdk import get_current_context
+
+    context = get_current_context()
+    run = context["dag_run"]
+    return resolve_business_date(context["params"].get(BUSINESS_DATE_PARAM), run.logical_date, run.run_after)
+
+
+def _business_date_macro(params: dict, dag_run) -> str:
+    return resolve_business_date(params.get(BUSINESS_DATE_PARAM), dag_run.logical_date, dag_run.run_after).isoformat()
+
+
+# For templated fields: "{{ crm_business_date(params, dag_run) }}".
+USER_DEFINED_MACROS = {"crm_business_date": _business_date_macro}
+BUSINESS_DATE_TEMPLATE = "{{ crm_business_date(params, dag_run) }}"

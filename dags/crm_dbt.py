@@ -24,7 +24,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode, TestBehavior
 from cosmos.profiles.postgres.user_pass import PostgresUserPasswordProfileMapping
 
-from crm_common import WAREHOUSE_CONN_ID
+from crm_common import BUSINESS_DATE_TEMPLATE, WAREHOUSE_CONN_ID
 from python_tasks.config import DBT_PROJECT_DIR
 from python_tasks.transform.dbt_build import AS_OF_DATE_ENV, dbt_threads, target_dir
 
@@ -85,7 +85,8 @@ def dbt_task_group(after: BaseOperator | XComArg, group_id: str = "dbt") -> DbtT
         ),
         operator_args={
             # The date as an env var, not a dbt var: a new var value re-parses the whole project.
-            "env": {AS_OF_DATE_ENV: "{{ ds }}"},
+            # The run's business date, not `ds`: a manual run has no logical date.
+            "env": {AS_OF_DATE_ENV: BUSINESS_DATE_TEMPLATE},
             "install_deps": False,
             # The sensors run after the producer (below): each finds its node's result at once.
             # No triggerer is needed, and `dags test` runs them like any task.

@@ -9,7 +9,16 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from crm_common import DEFAULT_ARGS, MARTS, START_DATE, business_date, warehouse_dsn
+from crm_common import (
+    DEFAULT_ARGS,
+    MARTS,
+    PARAMS,
+    START_DATE,
+    USER_DEFINED_MACROS,
+    business_date,
+    warehouse_dsn,
+)
+from crm_alerts import CrmAlertNotifier
 from crm_dbt import DBT_MANIFEST, dbt_task_group
 
 
@@ -21,6 +30,9 @@ from crm_dbt import DBT_MANIFEST, dbt_task_group
     max_active_runs=1,  # marts are rebuilt in place; crm_daily holds the same rule
     default_args=DEFAULT_ARGS,
     tags=["crm", "ops"],
+    params=PARAMS,
+    user_defined_macros=USER_DEFINED_MACROS,
+    on_failure_callback=CrmAlertNotifier("run_failed"),
     doc_md=__doc__,
 )
 def crm_rebuild_marts():
@@ -31,10 +43,10 @@ def crm_rebuild_marts():
         return prepare_warehouse(warehouse_dsn(), DBT_MANIFEST)  # roles dbt grants to, its schemas
 
     @task(outlets=[MARTS])
-    def marts_ready(ds: str) -> dict:
+    def marts_ready() -> dict:
         from python_tasks.transform.mart_checks import assert_marts_built
 
-        return assert_marts_built(warehouse_dsn(), business_date(ds))
+        return assert_marts_built(warehouse_dsn(), business_date())
 
     dbt_task_group(after=prepare_warehouse()) >> marts_ready()
 

@@ -90,6 +90,24 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks import airflow_service
+
+    if args.action == "up":
+        executor = airflow_service.CELERY_EXECUTOR if args.executor == "celery" else airflow_service.LOCAL_EXECUTOR
+        state = airflow_service.up(settings, _endpoints(settings), executor=executor, port=args.port,
+                                   broker_url=args.broker_url)
+        print(f"Airflow UI: {state.url}  login: {airflow_service.ADMIN_USER} / {state.admin_password()}\n"
+              f"executor: {state.executor}; logs: {state.log_dir}\n"
+              "trigger crm_daily from the UI (Trigger, business date) or: crm airflow down to stop")
+    elif args.action == "down":
+        stopped = airflow_service.down(settings)
+        print(f"stopped: {', '.join(stopped)}" if stopped else "not running")
+    else:
+        print(json.dumps(airflow_service.status(settings), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm", description="Bank CRM warehouse")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -112,6 +130,13 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run crm_daily for one business date through Airflow")
     run.add_argument("--date", help="business date (default: the latest generated date)")
     run.set_defaults(func=cmd_run)
+
+    af = sub.add_parser("airflow", help="a real Airflow (scheduler, UI, API) on this machine")
+    af.add_argument("action", choices=["up", "down", "status"])
+    af.add_argument("--port", type=int, help="the UI's port (default: a free one)")
+    af.add_argument("--executor", choices=["local", "celery"], default="local")
+    af.add_argument("--broker-url", help="Celery's broker, e.g. redis://127.0.0.1:6379/0")
+    af.set_defaults(func=cmd_airflow)
 
     demo = sub.add_parser("demo", help="generate a synthetic bank, then run crm_daily for its latest date")
     scale(demo)

@@ -93,5 +93,21 @@ def test_dbt_tasks_get_the_business_date_from_the_environment_not_a_dbt_var(dagb
     dbt_tasks = [t for t in dag.tasks if t.task_id.startswith("dbt.") and hasattr(t, "env")]
     assert dbt_tasks
     for task in dbt_tasks:
-        assert task.env.get("CRM_AS_OF_DATE") == "{{ ds }}", task.task_id
+        assert task.env.get("CRM_AS_OF_DATE") == "{{ crm_business_date(params, dag_run) }}", task.task_id
         assert "as_of_date" not in (task.vars or {}), task.task_id
+
+
+@pytest.mark.parametrize("dag_id", ["crm_daily", "crm_rebuild_marts"])
+def test_no_task_needs_a_logical_date(dagbag, dag_id):
+    """A run triggered from the UI or the REST API has no logical date: no `ds` anywhere."""
+    import inspect
+
+    dag = dagbag.dags[dag_id]
+    assert "business_date" in dag.params
+    for task in dag.tasks:
+        callable_ = getattr(task, "python_callable", None)
+        if callable_ is not None:
+            wanted = set(inspect.signature(callable_).parameters)
+            assert not wanted & {"ds", "ds_nodash", "logical_date", "ts", "data_interval_start"}, task.task_id
+        for field in task.template_fields:
+            assert "ds }}" not in repr(getattr(task, field, None)), (task.task_id, field)
