@@ -4,15 +4,15 @@
 -- and its filter on _logical_date reaches the raw versions' index.
 {{ config(materialized='view') }}
 
-with versions as (
+with versions as not materialized (
     select * from {{ ref('stg_corebank__account_versions') }}
 ),
 
-accounts as (
+accounts as not materialized (
     select * from {{ ref('stg_corebank__accounts') }}
 ),
 
-products as (
+products as not materialized (
     select * from {{ ref('stg_corebank__products') }}
 ),
 

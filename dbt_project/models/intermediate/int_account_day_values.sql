@@ -3,7 +3,7 @@
 -- (deposits earn FTP minus what the bank pays, loans what the customer pays minus FTP, wealth a
 -- fee) and the account's yearly cost. Annual figures are summed and divided once by the days
 -- observed downstream: summing daily fractions first would truncate half cents.
--- A view: int_customer_days reads it by date range or by (date, account), and those filters
+-- A view: int_customer_balance_days reads it by date range or by (date, account), and those filters
 -- reach fct_daily_balances' (balance_date, account_id) index.
 {{ config(materialized='view') }}
 

@@ -25,19 +25,19 @@
     )
 }}
 
-with account_days as (
+with account_days as not materialized (
     select * from {{ ref('int_account_day_values') }}
 ),
 
-customers as (
+customers as not materialized (
     select * from {{ ref('stg_corebank__customers') }}
 ),
 
-accounts as (
+accounts as not materialized (
     select * from {{ ref('stg_corebank__accounts') }}
 ),
 
-account_changes as (
+account_changes as not materialized (
     select * from {{ ref('int_account_changes') }}
 ),
 
@@ -72,13 +72,18 @@ balance_rows as (
     {% if is_incremental() %}
     where account_days.balance_date >= (select whole_days_from from run)
     union all
-    select account_days.*
+    -- Lateral, fenced by offset 0: one probe of fct_daily_balances' (balance_date, account_id)
+    -- index per recomputed day and account, whatever the planner guesses of the day series above
+    -- (guessing a thousand days a customer, it scanned and sorted the whole history).
+    select account_day.*
     from recomputed_days
-    inner join accounts
-        on recomputed_days.customer_id = accounts.customer_id
-    inner join account_days
-        on account_days.balance_date = recomputed_days.balance_date
-       and account_days.account_id = accounts.account_id
+    inner join accounts on recomputed_days.customer_id = accounts.customer_id
+    cross join lateral (
+        select * from account_days
+        where account_days.balance_date = recomputed_days.balance_date
+          and account_days.account_id = accounts.account_id
+        offset 0
+    ) as account_day
     {% endif %}
 ),
 
@@ -106,9 +111,12 @@ all_rows as (
     -- A stored day left without a balance: zeros replace what was stored.
     select stored.customer_id, stored.balance_date, false, 0, 0, 0, 0, 0, 0
     from recomputed_days
-    inner join {{ this }} as stored
-        on stored.balance_date = recomputed_days.balance_date
-       and stored.customer_id = recomputed_days.customer_id
+    cross join lateral (
+        select * from {{ this }} as stored
+        where stored.balance_date = recomputed_days.balance_date
+          and stored.customer_id = recomputed_days.customer_id
+        offset 0
+    ) as stored
     where not exists (
         select 1 from balance_values
         where balance_values.customer_id = recomputed_days.customer_id

@@ -25,11 +25,11 @@
     )
 }}
 
-with fct_transactions as (
+with fct_transactions as not materialized (
     select * from {{ ref('fct_transactions') }}
 ),
 
-customers as (
+customers as not materialized (
     select * from {{ ref('stg_corebank__customers') }}
 ),
 

@@ -7,11 +7,11 @@ with bounds as (
     select * from {{ ref('int_window_bounds') }}
 ),
 
-balance_days as (
+balance_days as not materialized (
     select * from {{ ref('int_customer_balance_days') }}
 ),
 
-txn_days as (
+txn_days as not materialized (
     select * from {{ ref('int_customer_txn_days') }}
 ),
 

@@ -1,9 +1,9 @@
 -- The days that bound the trailing windows of the build date, in one row.
-with balance_days as (
+with balance_days as not materialized (
     select * from {{ ref('int_customer_balance_days') }}
 ),
 
-txn_days as (
+txn_days as not materialized (
     select * from {{ ref('int_customer_txn_days') }}
 ),
 
