@@ -82,8 +82,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.ingest.landing_history import load_landing_history
+
     started = time.perf_counter()
     cmd_generate(args, settings)
+    # The daily run loads its own date's channel drops; a new warehouse also needs the earlier ones.
+    history = load_landing_history(_endpoints(settings).warehouse_dsn, settings.landing_dir,
+                                   date.fromisoformat(args.end_date), "demo-history")
+    print(f"loaded the channel drops of {history} earlier dates "
+          f"({time.perf_counter() - started:.1f}s since start)")
     args.date = None
     cmd_run(args, settings)
     print(f"demo finished in {time.perf_counter() - started:.1f}s")
