@@ -108,7 +108,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def scale(p: argparse.ArgumentParser) -> None:
         p.add_argument("--customers", type=int, default=10_000)
-        p.add_argument("--days", type=int, default=90)
+        # Two years: a 365-day feature window, a 90-day label horizon and a year of training dates.
+        p.add_argument("--days", type=int, default=730)
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--end-date", default="2026-09-30", help="last business date generated")
 
