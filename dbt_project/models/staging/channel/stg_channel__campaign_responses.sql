@@ -8,7 +8,8 @@ final as (
         campaign_code,
         customer_id,
         response_ts::timestamptz as response_ts,
-        response
+        response,
+        _logical_date
     from source
 )
 

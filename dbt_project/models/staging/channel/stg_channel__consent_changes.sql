@@ -8,7 +8,8 @@ final as (
         customer_id,
         channel,
         consent,
-        changed_at::timestamptz as changed_at
+        changed_at::timestamptz as changed_at,
+        _logical_date
     from source
 )
 

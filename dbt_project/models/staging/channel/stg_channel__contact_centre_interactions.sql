@@ -9,7 +9,8 @@ final as (
         interaction_ts::timestamptz as interaction_ts,
         channel,
         reason,
-        outcome
+        outcome,
+        _logical_date
     from source
 )
 

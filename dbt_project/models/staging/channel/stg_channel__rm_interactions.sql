@@ -9,7 +9,8 @@ final as (
         rm_id,
         interaction_ts::timestamptz as interaction_ts,
         interaction_type,
-        note
+        note,
+        _logical_date
     from source
 )
 
