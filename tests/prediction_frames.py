@@ -12,11 +12,13 @@ PRODUCTS = ("card", "fund", "loan")
 def planted_bank(customers: int = 1500, dates: int = 12, seed: int = 0, start: date = date(2025, 1, 1)) -> pd.DataFrame:
     """Customers seen every 30 days. A customer about to leave shows it in ``complaints_90d`` one or
     two dates before (the planted signal); ``noise_*`` columns carry nothing. Customers with high
-    ``txn_count_90d`` open a fund; profit follows ``balance_cny``."""
+    ``txn_count_90d`` open a fund (cards open at random); profit follows ``balance_cny``."""
     rng = np.random.default_rng(seed)
     feature_dates = [start + timedelta(days=30 * i) for i in range(dates)]
     leave_at = np.where(rng.random(customers) < 0.35, rng.integers(2, dates, customers), 10_000)
     fund_at = np.where(rng.random(customers) < 0.3, rng.integers(1, dates, customers), 10_000)
+    # Cards are opened more often than funds, with no warning: popularity recommends a card.
+    card_at = np.where(rng.random(customers) < 0.6, rng.integers(1, dates, customers), 10_000)
     activity = rng.gamma(2.0, 10.0, customers)
     balance = rng.lognormal(9, 1, customers)
     rows = []
@@ -36,7 +38,7 @@ def planted_bank(customers: int = 1500, dates: int = 12, seed: int = 0, start: d
             "noise_a": rng.normal(size=customers),
             "noise_b": rng.random(customers),
             "product_count": np.where(gone, 0, 1 + has_fund).astype(float),
-            "has_card": (rng.random(customers) < 0.5).astype(float),
+            "has_card": (i >= card_at).astype(float),
             "has_fund": has_fund.astype(float),
             "has_loan": np.zeros(customers),
             "customer_closed": gone.astype(float),

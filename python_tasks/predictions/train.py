@@ -100,17 +100,16 @@ def _top_reason_features(predict, sample: pd.DataFrame, features: list[str], med
 
 
 def rule_flags(frame: pd.DataFrame) -> dict[str, np.ndarray]:
-    """Today's rule signals reproduced on the feature table (mart_customer_value flags them only
-    for the dates it is built): falling balances (90-day balance change below -20 %) and fading
-    activity (transactions in the last 90 days under half of the 90 days before, read from the
-    trend ratio). Flags whose columns the table lacks are left out."""
+    """Today's rule signals (mart_customer_value) reproduced on the feature table, which that mart
+    flags only for the dates it is built: falling balances (deposits 20 % or more below 90 days
+    earlier: deposit_balance_trend_90d < 0.8) and fading activity (transactions in the last 90
+    days under half of the 90 days before: txn_count_trend_90d < 0.5). Flags whose columns the
+    table lacks are left out."""
     flags: dict[str, np.ndarray] = {}
-    change = [c for c in frame.columns if "balance" in c and "change" in c and ("pct" in c or "ratio" in c)]
-    if change:
-        flags["risk_balance_falling"] = (frame[change[0]].fillna(0).to_numpy() < -0.20)
-    trend = [c for c in frame.columns if c.startswith("txn_count") and ("trend" in c or "ratio" in c)]
-    if trend:
-        flags["risk_activity_fading"] = (frame[trend[0]].fillna(1).to_numpy() < 0.50)
+    if "deposit_balance_trend_90d" in frame:
+        flags["risk_balance_falling"] = frame["deposit_balance_trend_90d"].fillna(1).to_numpy() < 0.80
+    if "txn_count_trend_90d" in frame:
+        flags["risk_activity_fading"] = frame["txn_count_trend_90d"].fillna(1).to_numpy() < 0.50
     if flags:
         flags["at_risk"] = np.logical_or.reduce(list(flags.values()))
     return flags
