@@ -70,7 +70,7 @@ def load_dates(conn: psycopg.Connection, dates: Sequence[date], columns: Sequenc
     query = sql.SQL("select {} from {} where {}").format(
         sql.SQL(", ").join(sql.Identifier(c) for c in columns), sql.Identifier(*FEATURE_TABLE), where)
     parts = []
-    with conn.cursor(name="ml_training_rows") as cur:
+    with conn.transaction(), conn.cursor(name="ml_training_rows") as cur:
         cur.itersize = chunk_rows
         cur.execute(query, params)
         while rows := cur.fetchmany(chunk_rows):

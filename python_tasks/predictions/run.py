@@ -114,10 +114,11 @@ def score_customers(dsn: str, as_of: date, *, retrain_after_days: int = RETRAIN_
             conn.execute("select pg_advisory_xact_lock(%s)", (registry.LOCK_KEY,))
             if churn is None:
                 customers, drift, source, models = score_with_rules(conn, as_of), {}, "rules", {}
+                chunks = 1
             else:
                 columns = table_columns(conn)
                 result = score_date(conn, as_of, churn, value, products, columns, chunk_rows)
-                customers, drift, source = result.customers, result.drift, "model"
+                customers, drift, source, chunks = result.customers, result.drift, "model", result.chunks
                 models = {r.name: {"version": r.version, "trained_as_of": str(r.trained_as_of),
                                    "metrics": registry._jsonable(r.bundle.metrics)}
                           for r in (churn, value, products) if r is not None}
@@ -133,5 +134,5 @@ def score_customers(dsn: str, as_of: date, *, retrain_after_days: int = RETRAIN_
                 (as_of, source, customers, Jsonb(models), Jsonb(registry._jsonable(drift)), Jsonb(warnings)),
             )
     log.info("scored %d customers for %s from %s; %s", customers, as_of, source, warnings or "no warnings")
-    return {"as_of_date": str(as_of), "score_source": source, "customers": customers,
+    return {"as_of_date": str(as_of), "score_source": source, "customers": customers, "chunks": chunks,
             "trained": sorted(k for k in trained if k in (CHURN, VALUE, NEXT_BEST_PRODUCT)), "warnings": warnings}
