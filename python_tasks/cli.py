@@ -90,6 +90,19 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.predictions.run import train_models
+
+    endpoints = _endpoints(settings)
+    run_date = date.fromisoformat(args.date) if args.date else _latest_generated_date(endpoints.source_dsn)
+    if run_date is None:
+        print("no date given and no generated bank found: pass --date YYYY-MM-DD")
+        return 1
+    result = train_models(endpoints.warehouse_dsn, run_date)
+    print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="crm", description="Bank CRM warehouse")
     parser.add_argument("-v", "--verbose", action="store_true")
@@ -112,6 +125,10 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run crm_daily for one business date through Airflow")
     run.add_argument("--date", help="business date (default: the latest generated date)")
     run.set_defaults(func=cmd_run)
+
+    train = sub.add_parser("train", help="train and register the churn, value and next-best-product models")
+    train.add_argument("--date", help="train on the feature history up to this date (default: the latest generated)")
+    train.set_defaults(func=cmd_train)
 
     demo = sub.add_parser("demo", help="generate a synthetic bank, then run crm_daily for its latest date")
     scale(demo)

@@ -14,7 +14,7 @@ from python_tasks.predictions.drift import PSI_WARNING
 from python_tasks.predictions.fallback import score_with_rules
 from python_tasks.predictions.features import (feature_columns, feature_dates, feature_table_exists, load_dates,
                                                table_columns)
-from python_tasks.predictions.model import CHURN, NEXT_BEST_PRODUCT, VALUE
+from python_tasks.predictions.model import CHURN, NEXT_BEST_PRODUCT, VALUE, limited_threads
 from python_tasks.predictions.score import score_date
 from python_tasks.predictions.train import (HORIZON_DAYS, InsufficientHistory, plan_split, train_churn,
                                             train_next_best_product, train_value)
@@ -29,7 +29,7 @@ def train_models(dsn: str, as_of: date, *, horizon_days: int = HORIZON_DAYS,
                  max_rows: int = MAX_TRAINING_ROWS, seed: int = 42) -> dict[str, Any]:
     """Train and register churn, value and next-best-product models on the history up to ``as_of``.
     Raises InsufficientHistory when churn cannot be trained; value and products are skipped alone."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with limited_threads(), psycopg.connect(dsn, autocommit=True) as conn:
         registry.ensure_schema(conn)
         if not feature_table_exists(conn):
             raise InsufficientHistory("marts.mart_customer_features is not built yet")
@@ -86,7 +86,7 @@ def _warnings(drift: dict, churn: registry.Registered) -> list[str]:
 def score_customers(dsn: str, as_of: date, *, retrain_after_days: int = RETRAIN_AFTER_DAYS,
                     chunk_rows: int = 20_000, train_if_needed: bool = True) -> dict[str, Any]:
     """Score every customer of ``as_of`` into ml.customer_scores (replacing the date)."""
-    with psycopg.connect(dsn, autocommit=True) as conn:
+    with limited_threads(), psycopg.connect(dsn, autocommit=True) as conn:
         registry.ensure_schema(conn)
         has_features = feature_table_exists(conn) and bool(feature_dates(conn, as_of))
         features = feature_columns(table_columns(conn)) if has_features else []

@@ -13,9 +13,16 @@ from python_tasks.predictions.registry import Registered
 from python_tasks.predictions.score import score_chunk
 from python_tasks.predictions.train import (InsufficientHistory, plan_split, train_churn, train_next_best_product,
                                             train_value)
+from python_tasks.predictions.model import limited_threads
 from tests.prediction_frames import planted_bank
 
 H = 90
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread():
+    with limited_threads():
+        yield
 
 
 @pytest.fixture(scope="module")
