@@ -15,10 +15,10 @@ def planted_bank(customers: int = 1500, dates: int = 12, seed: int = 0, start: d
     ``txn_count_90d`` open a fund (cards open at random); profit follows ``balance_cny``."""
     rng = np.random.default_rng(seed)
     feature_dates = [start + timedelta(days=30 * i) for i in range(dates)]
-    leave_at = np.where(rng.random(customers) < 0.35, rng.integers(2, dates, customers), 10_000)
-    fund_at = np.where(rng.random(customers) < 0.3, rng.integers(1, dates, customers), 10_000)
+    leave_at = np.where(rng.random(customers) < 0.35, rng.integers(2, max(3, dates), customers), 10_000)
+    fund_at = np.where(rng.random(customers) < 0.3, rng.integers(1, max(2, dates), customers), 10_000)
     # Cards are opened more often than funds, with no warning: popularity recommends a card.
-    card_at = np.where(rng.random(customers) < 0.6, rng.integers(1, dates, customers), 10_000)
+    card_at = np.where(rng.random(customers) < 0.6, rng.integers(1, max(2, dates), customers), 10_000)
     activity = rng.gamma(2.0, 10.0, customers)
     balance = rng.lognormal(9, 1, customers)
     rows = []
