@@ -48,6 +48,10 @@ class SplitPlan:
         return self.validation_date
 
 
+def _span(dates: list[date]) -> str:
+    return f"{dates[0]}..{dates[-1]}" if dates else "none"
+
+
 def plan_split(dates: list[date], horizon_days: int = HORIZON_DAYS) -> SplitPlan:
     dates = sorted(set(dates))
     known = set(dates)
@@ -55,14 +59,14 @@ def plan_split(dates: list[date], horizon_days: int = HORIZON_DAYS) -> SplitPlan
     labelled = [d for d in dates if d + h in known]
     if not labelled:
         raise InsufficientHistory(
-            f"no feature date has its {horizon_days}-day outcome yet (feature dates {dates[:1]}..{dates[-1:]}): "
-            f"models need at least {3 * horizon_days + 30} days of history")
+            f"no feature date has its {horizon_days}-day outcome yet (feature dates {_span(dates)}): "
+            f"models need at least {3 * horizon_days + 30} days of feature history")
     validation = labelled[-1]
     before = [d for d in labelled if d + h <= validation]
     if len(before) < 2:
         raise InsufficientHistory(
             f"only {len(before)} labelled feature date(s) end before the validation date {validation}: "
-            f"models need at least {3 * horizon_days + 30} days of history ({dates[0]}..{dates[-1]} held)")
+            f"models need at least {3 * horizon_days + 30} days of feature history ({_span(dates)} held)")
     calibration = before[-1]
     fit = [d for d in before if d + h <= calibration] or before[:-1]
     final_fit = [d for d in labelled if d < validation]
