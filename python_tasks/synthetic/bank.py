@@ -88,9 +88,9 @@ def generate(source_dsn: str, landing_dir: Path, spec: GenerationSpec) -> Genera
     landing_dir = Path(landing_dir)
 
     pop = people.build_population(spec.customers, window, seed)
-    feeds = landing.build_feeds(pop, window, seed)
-    landing.apply_consent(pop, feeds["consent_changes"], window)
     acc = holdings.build_accounts(pop, window, seed)
+    feeds = landing.build_feeds(pop, window, seed, holdings.openings(acc, window))
+    landing.apply_consent(pop, feeds["consent_changes"], window)
     txns = transactions.transactions_columns(pop, acc, window, seed)
     log.info("model built in %.1fs", time.perf_counter() - started)
 
@@ -109,7 +109,7 @@ def generate(source_dsn: str, landing_dir: Path, spec: GenerationSpec) -> Genera
             ("core.accounts", holdings.accounts_columns(acc, pop, window)),
             ("core.loans", holdings.loans_columns(acc, pop, window)),
             ("core.cards", holdings.cards_columns(acc, pop, window, seed)),
-            ("synthetic_truth.customer_truth", people.truth_columns(pop)),
+            ("synthetic_truth.customer_truth", people.truth_columns(pop, window)),
             ("core.transactions", txns),
             ("core.daily_balances", holdings.balance_chunks(acc, pop, window, seed)),
         )

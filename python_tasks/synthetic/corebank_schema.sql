@@ -103,7 +103,9 @@ create table synthetic_truth.customer_truth (
     person_key           text not null,           -- same person behind several customer_ids
     persona              text not null,
     churn_propensity     double precision not null,  -- 0..1
-    will_churn           boolean not null,
+    will_churn           boolean not null,        -- leaves within 90 days after end_date (future leaver)
+    leaves_on            date,                    -- the day the customer leaves (past or future), null if not within the horizon
+    churn_warning        boolean not null,        -- a leaver whose behaviour warned before leaving (false: left without warning)
     growth_potential     double precision not null,  -- expected multiple of today's value in a year
     latent_wealth_cny    double precision not null
 );

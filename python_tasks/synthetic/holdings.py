@@ -26,6 +26,10 @@ log = logging.getLogger(__name__)
 BALANCE_CHUNK_ACCOUNTS = 20_000  # fixed, so chunking never changes the random numbers
 BALANCE_STAMP_SECONDS = 22 * 3600  # end-of-day batch posts balances at 22:00 Shanghai time
 MAX_ACCOUNTS_PER_CUSTOMER = 6
+# The core system keeps end-of-day balances for its last months; before that, month-end
+# balances only (the archive), which keeps a two-year history small.
+DAILY_BALANCE_DAYS = 120
+SAVING_UP_DAYS = 60  # money gathers in the current account before a deposit or wealth opening
 
 
 @dataclass(frozen=True)
@@ -165,6 +169,21 @@ class Accounts:
         return self.principal[idx, None] * (1.0 - k / self.term_months[idx, None])
 
 
+@dataclass
+class Openings:
+    """Accounts opened inside the window: customer index, relative day, product type."""
+
+    cust: np.ndarray
+    day: np.ndarray
+    ptype: np.ndarray
+
+
+def openings(acc: Accounts, window: Window) -> Openings:
+    """Non-current accounts opened inside the window (the events precursors lead up to)."""
+    idx = np.flatnonzero((acc.ptype != "current") & (acc.open_rel > 0) & (acc.open_rel < window.days))
+    return Openings(cust=acc.cust[idx], day=acc.open_rel[idx], ptype=acc.ptype[idx])
+
+
 def products_columns(window: Window) -> Columns:
     launch = window.ts(np.full(len(PRODUCTS), -400), np.full(len(PRODUCTS), 9 * 3600))
     repriced = PRODUCT_INDEX[REPRICED_PRODUCT]
@@ -277,7 +296,8 @@ def build_accounts(pop: Population, window: Window, seed: int) -> Accounts:
     pre_hi = np.minimum(hi, -1)
     u = rng.random(a)
     open_rel = pre_lo + (u * (pre_hi - pre_lo + 1)).astype(np.int64)
-    late_open = (rng.random(a) < 0.03) | (pre_hi < pre_lo)
+    # About one product in six is opened in a given year: those fall inside the window.
+    late_open = (rng.random(a) < min(0.6, 0.03 + 0.15 * days / 365)) | (pre_hi < pre_lo)
     in_lo = np.maximum(lo, 0)
     open_in = in_lo + (rng.random(a) * np.maximum(hi - in_lo + 1, 1)).astype(np.int64)
     open_rel = np.where(late_open & (hi >= in_lo), open_in, open_rel)
@@ -299,17 +319,23 @@ def build_accounts(pop: Population, window: Window, seed: int) -> Accounts:
         rng.random(int(historic.sum())) * -open_rel[historic]
     ).astype(np.int64)
     close_rel[historic] = np.minimum(close_rel[historic], -1)
-    random_close = ~is_current & (rng.random(a) < 0.02) & (days > 1)
+    # Products also close for ordinary reasons, about 4% a year.
+    random_close = ~is_current & (rng.random(a) < min(0.3, 0.04 * days / 365)) & (days > 1)
     close_rel[random_close] = np.minimum(
         close_rel[random_close], rng.integers(1, max(days, 2), size=int(random_close.sum()))
     )
-    # Churners empty their savings and cards somewhere in their fade, and some pay off loans.
-    churner = pop.will_churn[cust]
-    shed_p = np.where(np.isin(ptype, ["mortgage", "consumer_loan"]), 0.1, 0.35)
-    shed = churner & ~is_current & (rng.random(a) < shed_p) & (pop.decline_start[cust] < days)
-    d0 = pop.decline_start[cust][shed]
+    # In an episode that closes products, a leaver empties most savings and cards (and pays
+    # off some loans); a decoy closes the odd one.
+    loanish_type = np.isin(ptype, ["mortgage", "consumer_loan"])
+    shed_p = np.where(pop.leaver[cust], np.where(loanish_type, 0.15, 0.6), np.where(loanish_type, 0.0, 0.4))
+    ep0 = np.maximum(pop.episode_start[cust], 0)
+    ep1 = np.minimum(pop.episode_end[cust], days)
+    shed = (
+        pop.signals["close_products"][cust] & ~is_current & (rng.random(a) < shed_p) & (ep0 < ep1)
+        & (open_rel < ep0)
+    )
     close_rel[shed] = np.minimum(
-        close_rel[shed], d0 + (rng.random(int(shed.sum())) * (days - d0)).astype(np.int64)
+        close_rel[shed], ep0[shed] + (rng.random(int(shed.sum())) * (ep1[shed] - ep0[shed])).astype(np.int64)
     )
     close_rel = np.minimum(close_rel, pop.close_rel[cust])
     close_rel = np.where(
@@ -358,7 +384,7 @@ def build_accounts(pop: Population, window: Window, seed: int) -> Accounts:
     pay_day = np.minimum(open_dom, 28)
     overdue_rel = np.full(a, NEVER, dtype=np.int64)
     loanish = mort | cons
-    overdue_p = np.where(churner, 0.08, 0.015) * np.where(cons, 2.0, 1.0)
+    overdue_p = np.where(pop.leaver[cust], 0.08, 0.015) * np.where(cons, 2.0, 1.0)
     overdue = (
         loanish & (close_rel == NEVER) & (open_rel < 0) & (rng.random(a) < overdue_p) & (days > 1)
     )
@@ -441,7 +467,33 @@ def _card_balances(acc: Accounts, pop: Population, window: Window, seed: int) ->
     )
     carry = revolve[:, None] * daily_spend[:, None] * 30
     owed = np.clip(carry + spend * (since + 1), 0, acc.credit_limit[idx, None])
-    return np.round(owed, 2)
+    # A leaver who did not close the relationship settles the card when going.
+    gone = pop.leaver[c, None] & (np.arange(days)[None, :] >= pop.leave_rel[c, None])
+    return np.round(np.where(gone, 0.0, owed), 2)
+
+
+def _saving_up(acc: Accounts, days: int):
+    """A function of current-account indices giving (len, days) extra balance: before a term
+    deposit or wealth product opens in the window, its money gathers in the customer's current
+    account over SAVING_UP_DAYS, and moves into the product on the opening day."""
+    opening = np.flatnonzero(
+        np.isin(P_TYPE[acc.product], ["term_deposit", "wealth"]) & (acc.open_rel > 0) & (acc.open_rel < days)
+    )
+    t = np.arange(days, dtype=float)[None, :]
+
+    def extra(current_idx: np.ndarray) -> np.ndarray:
+        out = np.zeros((len(current_idx), days))
+        pos = {int(c): i for i, c in enumerate(acc.cust[current_idx])}
+        rows = np.array([pos.get(int(c), -1) for c in acc.cust[opening]], dtype=np.int64)
+        sel = rows >= 0
+        if not sel.any():
+            return out
+        o = acc.open_rel[opening[sel]].astype(float)[:, None]
+        ramp = np.clip((t - (o - SAVING_UP_DAYS)) / SAVING_UP_DAYS, 0.0, 1.0) * (t < o)
+        np.add.at(out, rows[sel], ramp * acc.level[opening[sel]][:, None])
+        return out
+
+    return extra
 
 
 def balance_chunks(acc: Accounts, pop: Population, window: Window, seed: int) -> Iterator[Columns]:
@@ -452,14 +504,17 @@ def balance_chunks(acc: Accounts, pop: Population, window: Window, seed: int) ->
     t = np.arange(days, dtype=float)[None, :]
     card_pos = np.full(acc.n, -1, dtype=np.int64)
     card_pos[acc.card_rows] = np.arange(len(acc.card_rows))
-    decline_all = pop.decline(days)
+    money_all = pop.balance_path(days)
+    saving_up = _saving_up(acc, days)
+    month_end = (window.dates + 1).astype("datetime64[M]") != window.dates.astype("datetime64[M]")
+    kept_day = month_end | (np.arange(days) >= days - DAILY_BALANCE_DAYS)
     for ci, lo in enumerate(range(0, acc.n, BALANCE_CHUNK_ACCOUNTS)):
         rng = stream(seed, f"balances/{ci}")
         idx = np.arange(lo, min(lo + BALANCE_CHUNK_ACCOUNTS, acc.n))
         ptype = P_TYPE[acc.product[idx]]
         c = acc.cust[idx]
         noise = rng.standard_normal((len(idx), days))
-        decline = decline_all[c]
+        decline = money_all[c]
         drift = np.log(pop.growth_potential[c])[:, None] / 365.0
         bal = np.zeros((len(idx), days))
         # Relative day of the path's starting point: window start or opening.
@@ -469,12 +524,13 @@ def balance_chunks(acc: Accounts, pop: Population, window: Window, seed: int) ->
         cur = ptype == "current"
         walk = np.cumsum(0.03 * noise[cur] * (t >= origin[cur]), axis=1)
         bal[cur] = acc.level[idx][cur, None] * np.exp(walk + drift[cur] * age[cur]) * decline[cur]
+        bal[cur] += saving_up(idx[cur])
 
         td = ptype == "term_deposit"
         accrued_from = (t - acc.open_rel[idx][td, None].astype(float)).clip(0)
         bal[td] = acc.level[idx][td, None] * (
             1 + P_RATE[acc.product[idx][td], None] * accrued_from / 365
-        )
+        ) * decline[td]
 
         wm = ptype == "wealth"
         nav_drift = P_RATE[acc.product[idx][wm], None] / 365 + 0.5 * drift[wm]
@@ -489,7 +545,7 @@ def balance_chunks(acc: Accounts, pop: Population, window: Window, seed: int) ->
         if cards.any():
             bal[cards] = acc.card_balance[card_pos[idx[cards]]]
 
-        rows, cols = np.nonzero(acc.exists(idx, days))
+        rows, cols = np.nonzero(acc.exists(idx, days) & kept_day[None, :])
         yield {
             "account_id": Coded(acc.account_id, idx[rows]),
             "balance_date": dates[cols],

@@ -19,6 +19,7 @@ import numpy as np
 
 from python_tasks.ingest.feeds import FEEDS
 from python_tasks.synthetic import personas
+from python_tasks.synthetic.holdings import Openings
 from python_tasks.synthetic.people import Population
 from python_tasks.synthetic.sampling import categorical, seconds_between
 from python_tasks.synthetic.window import Window, fmt_dates, fmt_iso_ts, stream, weekday
@@ -139,10 +140,14 @@ def _finish(
 
 
 def _in_fade(pop: Population, days: int) -> np.ndarray:
-    return (np.arange(days)[None, :] >= pop.decline_start[:, None]) & pop.will_churn[:, None]
+    """(customers, days): an episode in which the customer complains (a leaver's or a decoy's)."""
+    return pop.in_episode(days) & pop.signals["complain"][:, None]
 
 
-def contact_centre(pop: Population, window: Window, seed: int) -> FeedRows:
+ENQUIRY_SHARE = 0.5  # openings preceded by a product or loan enquiry at the contact centre
+
+
+def contact_centre(pop: Population, window: Window, seed: int, openings: Openings) -> FeedRows:
     rng = stream(seed, "landing/contact_centre")
     days = window.days
     fade = _in_fade(pop, days)
@@ -159,7 +164,7 @@ def contact_centre(pop: Population, window: Window, seed: int) -> FeedRows:
             }
         )[pop.persona]
     )
-    p = base[:, None] * np.where(fade, 3.5, 1.0) * pop.active_mask(days)
+    p = base[:, None] * np.where(fade, 6.0, 1.0) * pop.active_mask(days)
     cust, day = _bernoulli_events(rng, p)
     churny = fade[cust, day]
     # Closing the relationship and asking for erasure both go through the contact centre.
@@ -173,13 +178,22 @@ def contact_centre(pop: Population, window: Window, seed: int) -> FeedRows:
     ]
     k = len(cust) - len(ended)
     reason[k:] = np.where(pop.is_deleted[ended], "data_erasure_request", "account_closure")
+    # Half the openings are preceded by an enquiry 5-60 days before.
+    asked = np.flatnonzero(rng.random(len(openings.cust)) < ENQUIRY_SHARE)
+    ask_day = openings.day[asked] - rng.integers(5, 61, size=len(asked))
+    asked, ask_day = asked[ask_day >= 0], ask_day[ask_day >= 0]
+    loan = np.isin(openings.ptype[asked], ["mortgage", "consumer_loan"])
+    cust = np.concatenate([cust, openings.cust[asked]])
+    day = np.concatenate([day, ask_day])
+    reason = np.concatenate([reason, np.where(loan, "loan_enquiry", "product_enquiry").astype("U32")])
+    n = len(cust)
     young = pop.persona[cust] == PI["young_digital"]
     chan_w = np.where(young[:, None], [0.3, 0.2, 0.45, 0.05], [0.75, 0.1, 0.1, 0.05])
     channel = np.array(CC_CHANNELS)[categorical(rng, chan_w)]
     bad = np.isin(reason, ["complaint", "fee_dispute"])
     out_w = np.where(bad[:, None], [0.45, 0.2, 0.25, 0.1], [0.8, 0.1, 0.05, 0.05])
     outcome = np.array(CC_OUTCOMES)[categorical(rng, out_w)]
-    outcome[k:] = "resolved"
+    outcome[k : k + len(ended)] = "resolved"
     sec = seconds_between(rng, n, 8, 21)
     return _finish(
         "CCI",
@@ -198,7 +212,7 @@ def rm_interactions(pop: Population, window: Window, seed: int) -> FeedRows:
     rng = stream(seed, "landing/rm")
     days = window.days
     has_rm = ~np.equal(pop.rm_id, None)
-    fade = _in_fade(pop, days)
+    fade = pop.in_episode(days) & pop.leaver[:, None]
     per_day = (
         _per_persona(
             {
@@ -257,6 +271,10 @@ def campaign_responses(
     )
     p = 0.004 * contactable * pop.active_mask(days)
     cust, day = _bernoulli_events(rng, p)
+    # A customer who stopped listening mostly leaves campaigns unanswered (no response row).
+    ignoring = pop.in_episode(days)[cust, day] & pop.signals["ignore_campaigns"][cust]
+    kept = ~ignoring | (rng.random(len(cust)) < 0.25)
+    cust, day = cust[kept], day[kept]
     n = len(cust)
     target = np.array([CAMPAIGN_TARGETING[name] for name in personas.PERSONA_NAMES])[
         pop.persona[cust]
@@ -265,7 +283,7 @@ def campaign_responses(
     target[:, 1] += 3.0 * pop.churn_propensity[cust]  # retention goes to the likely leavers
     campaign = categorical(rng, target)
     growth = pop.growth_potential[cust]
-    churner = pop.will_churn[cust]
+    churner = pop.leaver[cust] & pop.in_episode(days)[cust, day]
     w = np.tile([0.55, 0.25, 0.12, 0.08], (n, 1))
     w[:, 2] *= np.clip(growth, 0.2, 2.0) ** 2 * np.where(churner, 0.3, 1.0)
     w[:, 3] *= np.where(churner, 3.0, 1.0)
@@ -329,7 +347,9 @@ def apply_consent(pop: Population, consent: FeedRows, window: Window) -> None:
     pop.contact_updated_at[cust] = np.maximum(pop.contact_updated_at[cust], synced)
 
 
-def build_feeds(pop: Population, window: Window, seed: int) -> dict[str, FeedRows]:
+def build_feeds(
+    pop: Population, window: Window, seed: int, openings: Openings
+) -> dict[str, FeedRows]:
     consent = consent_changes(pop, window, seed)
     withdrawn_all = np.flatnonzero(
         (consent.columns["channel"] == "all") & (consent.columns["consent"] == "withdrawn")
@@ -337,7 +357,7 @@ def build_feeds(pop: Population, window: Window, seed: int) -> dict[str, FeedRow
     opted_out_from = np.full(pop.n, window.days, dtype=np.int64)
     np.minimum.at(opted_out_from, consent.cust[withdrawn_all], consent.day[withdrawn_all] + 1)
     feeds = {
-        "contact_centre_interactions": contact_centre(pop, window, seed),
+        "contact_centre_interactions": contact_centre(pop, window, seed, openings),
         "rm_interactions": rm_interactions(pop, window, seed),
         "campaign_responses": campaign_responses(pop, window, seed, opted_out_from),
         "consent_changes": consent,

@@ -28,7 +28,22 @@ NEVER = 1_000_000  # relative day meaning "not closed"
 
 DUPLICATE_PERSON_SHARE = 0.01  # people holding a second customer_id
 TOMBSTONE_SHARE = 0.003  # erasure requests inside the window
-CLOSED_SHARE = 0.01  # relationship closed (before or inside the window)
+HORIZON_DAYS = 90  # the truth's will_churn: leaves within this many days after the window
+CLOSE_ON_LEAVING_SHARE = 0.55  # leavers who close the relationship; the rest just go silent
+SILENT_LEAVER_SHARE = 0.15  # leavers who show no warning at all before they go
+DECOY_SHARE = 0.12  # stayers with a passing episode that looks like one warning sign
+# Each warning sign shows in a leaver's episode with its own probability, independently, so no
+# single behaviour (and no single hand-written rule) finds most leavers.
+SIGNAL_P = {
+    "fade": 0.65,  # discretionary activity fades
+    "complain": 0.55,  # complaints, contact-centre calls, consent withdrawals
+    "close_products": 0.50,  # savings, wealth, cards closed
+    "move_money": 0.55,  # balances moved out in large transfers
+    "salary": 0.50,  # payroll moved to another bank
+    "ignore_campaigns": 0.60,  # stops responding to campaigns
+}
+SIGNALS: tuple[str, ...] = tuple(SIGNAL_P)
+GONE_LEVEL = 0.0  # activity and balances left by a leaver who did not close the relationship
 ONBOARDED_IN_WINDOW_SHARE = 0.015
 PROFILE_CHANGE_SHARE = 0.05
 CONTACT_CHANGE_SHARE = 0.03
@@ -54,11 +69,15 @@ class Population:
     is_deleted: np.ndarray
     updated_at: np.ndarray  # datetime64[s], local time
     churn_propensity: np.ndarray
-    will_churn: np.ndarray
+    will_churn: np.ndarray  # leaves in the HORIZON_DAYS after the window (truth only)
     growth_potential: np.ndarray
     latent_wealth: np.ndarray  # deposits + wealth at the window start
-    decline_start: np.ndarray  # relative day churners start to fade (days if never)
-    decline_floor: np.ndarray  # fraction of the start level a churner fades to
+    leave_rel: np.ndarray  # relative day the customer leaves (NEVER if not by window + horizon)
+    episode_start: np.ndarray  # relative day a warning episode starts (leavers and decoys; NEVER if none)
+    episode_end: np.ndarray  # relative day it ends (a leaver's leave day; a decoy recovers)
+    signals: dict[str, np.ndarray]  # per SIGNALS name: shows in the episode
+    decline_floor: np.ndarray  # activity a fading episode ends at (fraction of normal)
+    money_floor: np.ndarray  # balances a money-moving episode ends at (fraction of normal)
     activity: np.ndarray  # individual multiplier on the persona transaction rate
     salaried: np.ndarray
     income: np.ndarray  # monthly salary / pension
@@ -84,14 +103,38 @@ class Population:
         t = np.arange(days)[None, :]
         return (t >= self.onboard_rel[:, None]) & (t < self.close_rel[:, None])
 
-    def decline(self, days: int) -> np.ndarray:
-        """(customers, days) multiplier: 1, then for churners a straight fade to decline_floor
-        from decline_start to the last day."""
+    @property
+    def leaver(self) -> np.ndarray:
+        return self.leave_rel < NEVER
+
+    def in_episode(self, days: int) -> np.ndarray:
+        """(customers, days): inside the warning episode (a leaver's or a decoy's)."""
+        t = np.arange(days)[None, :]
+        return (t >= self.episode_start[:, None]) & (t < self.episode_end[:, None])
+
+    def _episode_path(self, days: int, shows: np.ndarray, floor: np.ndarray) -> np.ndarray:
+        """(customers, days) multiplier: 1; a straight fade to ``floor`` across the episode where
+        the sign ``shows``; after a leaver leaves, GONE_LEVEL; a decoy's fade recovers."""
         t = np.arange(days, dtype=float)[None, :]
-        t0 = self.decline_start[:, None].astype(float)
-        span = np.maximum(days - 1 - t0, 1.0)
+        t0 = self.episode_start[:, None].astype(float)
+        span = np.maximum(self.episode_end[:, None] - t0, 1.0)
         frac = np.clip((t - t0) / span, 0.0, 1.0)
-        return 1.0 - frac * (1.0 - self.decline_floor[:, None])
+        faded = np.where(shows[:, None], 1.0 - frac * (1.0 - floor[:, None]), 1.0)
+        out = np.where(self.in_episode(days), faded, 1.0)
+        gone = self.leaver[:, None] & (t >= self.leave_rel[:, None])
+        return np.where(gone, GONE_LEVEL, out)
+
+    def decline(self, days: int) -> np.ndarray:
+        """(customers, days) multiplier on discretionary activity."""
+        return self._episode_path(days, self.signals["fade"], self.decline_floor)
+
+    def balance_path(self, days: int) -> np.ndarray:
+        """(customers, days) multiplier on deposit and wealth balances: only money moved out
+        (or a leaver gone) lowers them; a decoy's big outflow (a purchase) stays spent."""
+        path = self._episode_path(days, self.signals["move_money"], self.money_floor)
+        t = np.arange(days)[None, :]
+        spent = (~self.leaver & self.signals["move_money"])[:, None] & (t >= self.episode_end[:, None])
+        return np.where(spent, self.money_floor[:, None], path)
 
 
 def _names(rng: np.random.Generator, gender: np.ndarray, birth_year: np.ndarray) -> np.ndarray:
@@ -233,40 +276,24 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     a = personas.column("churn_beta")[persona, 0]
     b = personas.column("churn_beta")[persona, 1]
     churn_propensity = rng.beta(a, b)
-    will_churn = rng.random(n) < churn_propensity
+    leave_rel, episode_start, episode_end, signals, decline_floor, money_floor = _leaving(
+        rng, churn_propensity, onboard_rel, days
+    )
+    will_churn = (leave_rel >= days) & (leave_rel < days + HORIZON_DAYS)
 
-    # Closures. Tombstones (erasure requests) and in-window closures happen to people who were
-    # customers when the window opened.
+    # Tombstones (erasure requests) happen to people who were customers when the window opened;
+    # past leavers who closed the relationship are closed on their leave day.
     status = np.full(n, "active", dtype=object)
     is_deleted = np.zeros(n, dtype=bool)
     close_rel = np.full(n, NEVER, dtype=np.int64)
-    eligible = np.flatnonzero(onboard_rel < -30)
+    eligible = np.flatnonzero((onboard_rel < -30) & (leave_rel >= days))
     n_tomb = exact_count(TOMBSTONE_SHARE, n, minimum=1 if n >= 100 else 0)
-    n_closed = exact_count(CLOSED_SHARE, n, minimum=1 if n >= 100 else 0)
-    chosen = rng.permutation(eligible)[: n_tomb + n_closed]
-    tomb, closed = chosen[:n_tomb], chosen[n_tomb:]
+    tomb = rng.permutation(eligible)[:n_tomb]
     close_rel[tomb] = rng.integers(1 if days > 1 else 0, days, size=len(tomb))
     is_deleted[tomb] = True
-    before = rng.random(len(closed)) < 0.4
-    close_rel[closed] = np.where(
-        before,
-        np.maximum(onboard_rel[closed] + 30, -720)
-        + (
-            rng.random(len(closed)) * np.maximum(-np.maximum(onboard_rel[closed] + 30, -720), 1)
-        ).astype(np.int64),
-        rng.integers(0, days, size=len(closed)),
-    )
-    close_rel[closed] = np.minimum(close_rel[closed], days - 1)
-    status[chosen] = "closed"
-    will_churn[chosen] = True  # they are already leaving; the truth says so
-
-    # Churners fade from somewhere around mid-window to 10-40% of where they started.
-    decline_start = np.full(n, days, dtype=np.int64)
-    decline_start[will_churn] = (days * rng.uniform(0.3, 0.6, size=int(will_churn.sum()))).astype(
-        np.int64
-    )
-    decline_floor = np.ones(n)
-    decline_floor[will_churn] = rng.uniform(0.1, 0.4, size=int(will_churn.sum()))
+    closes = (leave_rel < days) & (rng.random(n) < CLOSE_ON_LEAVING_SHARE)
+    close_rel[closes] = leave_rel[closes]
+    status[close_rel < NEVER] = "closed"
 
     young = persona == personas.PERSONA_INDEX["young_digital"]
     income_med = personas.column("income_median_cny")[persona]
@@ -276,12 +303,12 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     growth = personas.column("growth_median")[persona] * np.exp(0.12 * rng.standard_normal(n))
     # Young, well-paid customers are the ones about to become affluent.
     growth = np.where(young & (income > income_med * 1.3), growth * 1.25, growth)
-    growth = np.where(will_churn, growth * rng.uniform(0.1, 0.4, size=n), growth)
+    growth = np.where(leave_rel < NEVER, growth * rng.uniform(0.3, 0.9, size=n), growth)
     activity = np.exp(0.45 * rng.standard_normal(n) - 0.1)
     salaried = rng.random(n) < personas.column("salaried_share")[persona]
     senior = persona == personas.PERSONA_INDEX["senior_saver"]
     salary_day = np.where(senior, 15, rng.choice(np.array([5, 10, 15, 20, 25, 28]), size=n))
-    salary_stops = will_churn & (rng.random(n) < 0.7)
+    salary_stops = signals["salary"]
 
     # updated_at: the last profile change, usually long before the window.
     biz_seconds = seconds_between(rng, n, 8, 20)
@@ -317,11 +344,13 @@ def build_population(n: int, window: Window, seed: int) -> Population:
     rm_id = _assign_rms(rng, persona, latent_wealth, city_idx)
 
     log.info(
-        "population: %d customer_ids, %d duplicates, %d tombstones, %d closed, %d churners",
+        "population: %d customer_ids, %d duplicates, %d tombstones, %d closed, %d past leavers,"
+        " %d future leavers",
         n,
         n_dup,
         len(tomb),
-        len(closed),
+        int((close_rel < NEVER).sum()),
+        int((leave_rel < days).sum()),
         int(will_churn.sum()),
     )
     return Population(
@@ -345,8 +374,12 @@ def build_population(n: int, window: Window, seed: int) -> Population:
         will_churn=will_churn,
         growth_potential=growth,
         latent_wealth=latent_wealth,
-        decline_start=decline_start,
+        leave_rel=leave_rel,
+        episode_start=episode_start,
+        episode_end=episode_end,
+        signals=signals,
         decline_floor=decline_floor,
+        money_floor=money_floor,
         activity=activity,
         salaried=salaried,
         income=income,
@@ -360,6 +393,48 @@ def build_population(n: int, window: Window, seed: int) -> Population:
         contact_updated_at=contact_updated_at,
         rm_id=rm_id,
     )
+
+
+def _leaving(
+    rng: np.random.Generator, propensity: np.ndarray, onboard_rel: np.ndarray, days: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, dict[str, np.ndarray], np.ndarray, np.ndarray]:
+    """Who leaves and when, and the warning episode before it.
+
+    ``propensity`` is the chance of leaving within a year. A leaver's day falls anywhere from
+    three months after onboarding to the end of the truth's horizon past the window: before
+    the window's end they are past leavers (in the data), after it future leavers (truth only).
+    Most leavers show an episode of 60-200 days before they go, in which each warning sign
+    shows independently (SIGNAL_P); SILENT_LEAVER_SHARE show nothing. Decoys, stayers with a
+    60-150 day episode of one sign, make every sign alone an imperfect rule."""
+    n = len(propensity)
+    span = days + HORIZON_DAYS
+    first = np.maximum(onboard_rel + 90, 0)
+    leaves = (rng.random(n) < 1.0 - (1.0 - propensity) ** (span / 365.0)) & (first < span)
+    leave_rel = np.full(n, NEVER, dtype=np.int64)
+    leave_rel[leaves] = first[leaves] + (rng.random(int(leaves.sum())) * (span - first[leaves])).astype(
+        np.int64
+    )
+    warned = leaves & (rng.random(n) >= SILENT_LEAVER_SHARE)
+    signals = {name: warned & (rng.random(n) < p) for name, p in SIGNAL_P.items()}
+    # A warned leaver shows at least one sign.
+    none = warned & ~np.any(np.stack(list(signals.values())), axis=0)
+    pick_one = rng.integers(0, len(SIGNALS), size=n)
+    for i, name in enumerate(SIGNALS):
+        signals[name] |= none & (pick_one == i)
+    episode_start = np.full(n, NEVER, dtype=np.int64)
+    episode_end = np.full(n, NEVER, dtype=np.int64)
+    episode_start[warned] = leave_rel[warned] - rng.integers(60, 201, size=int(warned.sum()))
+    episode_end[warned] = leave_rel[warned]
+
+    decoy = ~leaves & (rng.random(n) < DECOY_SHARE)
+    episode_start[decoy] = rng.integers(0, max(days, 1), size=int(decoy.sum()))
+    episode_end[decoy] = episode_start[decoy] + rng.integers(60, 151, size=int(decoy.sum()))
+    decoy_sign = rng.integers(0, len(SIGNALS), size=n)
+    for i, name in enumerate(SIGNALS):
+        signals[name] |= decoy & (decoy_sign == i)
+    decline_floor = rng.uniform(0.1, 0.5, size=n)
+    money_floor = rng.uniform(0.1, 0.5, size=n)
+    return leave_rel, episode_start, episode_end, signals, decline_floor, money_floor
 
 
 def _assign_rms(
@@ -416,13 +491,17 @@ def contacts_columns(pop: Population) -> Columns:
     }
 
 
-def truth_columns(pop: Population) -> Columns:
+def truth_columns(pop: Population, window: Window) -> Columns:
     return {
         "customer_id": pop.customer_id,
         "person_key": pop.person_key,
         "persona": pop.persona_names(),
         "churn_propensity": np.round(pop.churn_propensity, 6),
         "will_churn": pop.will_churn,
+        "leaves_on": np.where(
+            pop.leave_rel < NEVER, window.day_of(np.minimum(pop.leave_rel, NEVER // 2)), np.datetime64("NaT")
+        ),
+        "churn_warning": pop.leaver & (pop.episode_start < NEVER),
         "growth_potential": np.round(pop.growth_potential, 4),
         "latent_wealth_cny": pop.latent_wealth,
     }

@@ -19,7 +19,7 @@ import numpy as np
 from python_tasks.synthetic import personas
 from python_tasks.synthetic.copy_writer import Coded, Columns
 from python_tasks.synthetic.holdings import P_FEE, PRODUCT_INDEX, Accounts
-from python_tasks.synthetic.people import Population
+from python_tasks.synthetic.people import NEVER, Population
 from python_tasks.synthetic.sampling import categorical, daytime_seconds, numbered, seconds_between
 from python_tasks.synthetic.window import DAY_S, Window, day_of_month, stream, weekday
 
@@ -170,15 +170,18 @@ def _discretionary(
 
 
 def _exodus(rng: np.random.Generator, pop: Population, acc: Accounts, window: Window) -> _Part:
-    """Churners move money out in a few large transfers during their fade."""
+    """Money moved out in a few large transfers during an episode: a leaver's 1-3, taking its
+    savings elsewhere; a decoy's one (a purchase)."""
     days = window.days
     who = np.flatnonzero(
-        pop.will_churn & (pop.decline_start < days) & (pop.onboard_rel <= pop.decline_start)
+        pop.signals["move_money"]
+        & (pop.episode_start < days)
+        & (pop.onboard_rel <= pop.episode_start)
     )
-    k = rng.integers(1, 4, size=len(who))
+    k = np.where(pop.leaver[who], rng.integers(1, 4, size=len(who)), 1)
     cust = np.repeat(who, k)
-    lo = pop.decline_start[cust]
-    hi = np.minimum(pop.close_rel[cust], days)
+    lo = np.maximum(pop.episode_start[cust], 0)
+    hi = np.minimum(np.minimum(pop.episode_end[cust], pop.close_rel[cust]), days)
     ok = hi > lo
     cust, lo, hi = cust[ok], lo[ok], hi[ok]
     day = lo + (rng.random(len(cust)) * (hi - lo)).astype(np.int64)
@@ -187,8 +190,8 @@ def _exodus(rng: np.random.Generator, pop: Population, acc: Accounts, window: Wi
     ttype = np.full(n, T["transfer_out"])
     chan_w = personas.column("channel_weights")[persona] * np.array(COMPAT[T["transfer_out"]])
     channel = categorical(rng, chan_w)
-    per_transfer = pop.latent_wealth[cust] * rng.uniform(0.05, 0.2, size=n)
-    amount = -np.maximum(np.round(per_transfer, -2), 100.0)
+    share = np.where(pop.leaver[cust], rng.uniform(0.05, 0.2, size=n), rng.uniform(0.2, 0.5, size=n))
+    amount = -np.maximum(np.round(pop.latent_wealth[cust] * share, -2), 100.0)
     account = acc.current_of[cust]
     fee = _fees(rng, acc, account, ttype, channel, amount)
     return _Part(cust, account, day, _channel_seconds(rng, channel), amount, ttype, channel, fee)
@@ -199,9 +202,16 @@ def _salaries(
 ) -> _Part:
     dom = day_of_month(window.dates)
     hit = (dom[None, :] == pop.salary_day[:, None]) & pop.salaried[:, None] & active
-    # A churner who moved the payroll to another bank stops receiving it here.
+    # Payroll moved to another bank stops here: for good once a leaver's episode starts, for
+    # the episode only when a decoy changed jobs.
     t = np.arange(window.days)[None, :]
-    hit &= ~(pop.salary_stops[:, None] & (t >= pop.decline_start[:, None]))
+    stopped_until = np.where(pop.leaver, NEVER, pop.episode_end)
+    hit &= ~(
+        pop.salary_stops[:, None]
+        & (t >= pop.episode_start[:, None])
+        & (t < stopped_until[:, None])
+    )
+    hit &= t < pop.leave_rel[:, None]  # gone is gone, payroll included
     cust, day = np.nonzero(hit)
     n = len(cust)
     senior = pop.persona[cust] == personas.PERSONA_INDEX["senior_saver"]
@@ -286,11 +296,16 @@ def _card_repayments(
     )
 
 
-def _monthly_fees(rng: np.random.Generator, acc: Accounts, window: Window) -> _Part:
+def _monthly_fees(
+    rng: np.random.Generator, pop: Population, acc: Accounts, window: Window
+) -> _Part:
     idx = np.flatnonzero(P_FEE[acc.product] > 0)
     first = day_of_month(window.dates) == 1
     due = acc.exists(idx, window.days) & first[None, :]
     rows, day = np.nonzero(due)
+    # The bank stops charging an account its customer has emptied and left.
+    kept = day < pop.leave_rel[acc.cust[idx[rows]]]
+    rows, day = rows[kept], day[kept]
     account = idx[rows]
     fee = P_FEE[acc.product[account]]
     n = len(account)
@@ -316,7 +331,7 @@ def transactions_columns(pop: Population, acc: Accounts, window: Window, seed: i
         _salaries(stream(seed, "txn/salary"), pop, window, acc, active),
         _loan_repayments(stream(seed, "txn/loans"), pop, acc, window, active),
         _card_repayments(stream(seed, "txn/cards"), pop, acc, window, active),
-        _monthly_fees(stream(seed, "txn/fees"), acc, window),
+        _monthly_fees(stream(seed, "txn/fees"), pop, acc, window),
     ]
     cat = {f: np.concatenate([getattr(p, f) for p in parts]) for f in _Part.__dataclass_fields__}
     # Money can only move on an account that is open that day.
