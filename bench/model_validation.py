@@ -19,6 +19,7 @@ import logging
 import resource
 import tempfile
 import time
+from datetime import timedelta
 from pathlib import Path
 
 from python_tasks.config import REPO_ROOT, Settings
@@ -84,7 +85,11 @@ def main() -> None:
     generate(ep.source_dsn, landing, spec)
     ensure_roles(ep.warehouse_dsn)
     load_corebank(ep.source_dsn, ep.warehouse_dsn, end, f"models-{end}")
-    load_landing(ep.warehouse_dsn, landing, end, f"models-{end}")
+    # The channel feeds arrive as one drop per day: every day's, so contacts and complaints have history.
+    day = spec.start_date
+    while day <= end:
+        load_landing(ep.warehouse_dsn, landing, day, f"models-{day}")
+        day += timedelta(days=1)
     started = time.perf_counter()
     run_dbt(ep.warehouse_dsn, ["build"], as_of_date=end)
     build_s = time.perf_counter() - started

@@ -66,6 +66,15 @@ def collect(dsn: str, as_of_date: date, run_id: str) -> dict:
             if row:
                 summary["predictions"] = {"score_source": row[0], "customers": row[1], "models": row[2],
                                           "warnings": row[3]}
+                mean_p, likely = conn.execute(
+                    "select avg(churn_probability), count(*) filter (where churn_probability >= 0.5) "
+                    "from ml.customer_scores where as_of_date = %s", (as_of_date,)).fetchone()
+                summary["predictions"]["mean_churn_probability"] = float(mean_p) if mean_p is not None else None
+                summary["predictions"]["likely_leavers"] = likely
+                summary["predictions"]["next_best_products"] = {
+                    r[0]: r[1] for r in conn.execute(
+                        "select next_best_product, count(*) from ml.customer_scores where as_of_date = %s "
+                        "and next_best_product is not null group by 1 order by 2 desc", (as_of_date,))}
         if _table_exists(conn, "ops.dq_results"):
             row = conn.execute(
                 """
@@ -192,6 +201,11 @@ def render_predictions(p: dict) -> list[str]:
         lines.append(f"  next best product v{models['next_best_product']['version']:<3} precision@1 "
                      f"{_f(m.get('precision_at_1'))} vs popularity {_f(b.get('precision_at_1'))}; precision@3 "
                      f"{_f(m.get('precision_at_3'))} vs {_f(b.get('precision_at_3'))}")
+    if p.get("mean_churn_probability") is not None:
+        lines.append(f"  mean churn probability {p['mean_churn_probability']:.1%}; "
+                     f"{p.get('likely_leavers', 0):,} customers at 50% or more")
+    if p.get("next_best_products"):
+        lines.append("  next best product: " + ", ".join(f"{k} {v:,}" for k, v in p["next_best_products"].items()))
     for w in p.get("warnings") or []:
         lines.append(f"  WARNING: {w}")
     return lines
