@@ -112,3 +112,19 @@ def test_precision_at_k_skips_held_products():
     scores = np.array([[0.9, 0.5, 0.1], [0.9, 0.5, 0.1]])
     assert metrics.precision_at(opened, scores, held, 1) == 0.5
     assert metrics.precision_at(opened, scores, held, 3) == 1.0
+
+
+def test_every_feature_of_the_feature_mart_has_chinese_words():
+    import re
+
+    import yaml
+
+    from python_tasks.config import DBT_PROJECT_DIR
+
+    doc = yaml.safe_load((DBT_PROJECT_DIR / "models/marts/features/_features__models.yml").read_text())
+    columns = [c for m in doc["models"] if m["name"] == "mart_customer_features" for c in m["columns"]
+               if c.get("data_type", "text") not in ("text", "date")]
+    features = feature_columns([c["name"] for c in columns])
+    assert len(features) > 30
+    missing = [f for f in features if not re.search(r"[\u4e00-\u9fff]", reasons.words(f)[1])]
+    assert missing == []
