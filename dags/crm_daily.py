@@ -79,6 +79,12 @@ def crm_daily():
         return run_clustering(warehouse_dsn(), business_date())
 
     @task
+    def score_customers() -> dict:
+        from python_tasks.predictions.run import score_customers as score
+
+        return score(warehouse_dsn(), business_date())  # trains first when no model is fresh
+
+    @task
     def build_campaign_lists() -> dict:
         from python_tasks.exports.audience import build_campaign_members
 
@@ -124,7 +130,7 @@ def crm_daily():
     lists = build_campaign_lists()
     gate = quality_gate()
     exported = export_campaigns()
-    built >> clustered >> lists >> gate >> exported >> run_summary()
+    built >> clustered >> score_customers() >> lists >> gate >> exported >> run_summary()
 
 
 crm_daily()

@@ -112,6 +112,16 @@ def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
         print(f"stopped: {', '.join(stopped)}" if stopped else "not running")
     else:
         print(json.dumps(airflow_service.status(settings), indent=2))
+def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.predictions.run import train_models
+
+    endpoints = _endpoints(settings)
+    run_date = date.fromisoformat(args.date) if args.date else _latest_generated_date(endpoints.source_dsn)
+    if run_date is None:
+        print("no date given and no generated bank found: pass --date YYYY-MM-DD")
+        return 1
+    result = train_models(endpoints.warehouse_dsn, run_date)
+    print(json.dumps(result, indent=2, default=str))
     return 0
 
 
@@ -145,6 +155,9 @@ def build_parser() -> argparse.ArgumentParser:
     af.add_argument("--executor", choices=["local", "celery"], default="local")
     af.add_argument("--broker-url", help="Celery's broker, e.g. redis://127.0.0.1:6379/0")
     af.set_defaults(func=cmd_airflow)
+    train = sub.add_parser("train", help="train and register the churn, value and next-best-product models")
+    train.add_argument("--date", help="train on the feature history up to this date (default: the latest generated)")
+    train.set_defaults(func=cmd_train)
 
     demo = sub.add_parser("demo", help="generate a synthetic bank, then run crm_daily for its latest date")
     scale(demo)

@@ -29,13 +29,19 @@ def test_dag_folder_imports_without_errors(dagbag):
 def test_crm_daily_runs_stages_in_order(dagbag):
     dag = dagbag.dags["crm_daily"]
     assert dag is not None
-    order = ["marts_ready", "cluster_customers", "build_campaign_lists", "quality_gate", "export_campaigns",
-             "run_summary"]
+    order = ["marts_ready", "cluster_customers", "score_customers", "build_campaign_lists", "quality_gate",
+             "export_campaigns", "run_summary"]
     for upstream, downstream in zip(order, order[1:]):
         assert downstream in dag.get_task(upstream).downstream_task_ids
     assert {"extract_corebank", "load_channel_drops"} <= dag.get_task("prepare_warehouse").upstream_task_ids
     # Late data is recomputed inside the dbt build: no task after it rewrites history.
     assert "fold_late_corrections" not in dag.task_ids
+
+
+def test_models_are_retrained_weekly_by_a_dag_of_their_own(dagbag):
+    dag = dagbag.dags["crm_train_models"]
+    assert [t.task_id for t in dag.tasks] == ["train_models"]
+    assert dag.max_active_runs == 1
 
 
 def test_dbt_models_are_tasks_between_load_and_marts_check(dagbag):

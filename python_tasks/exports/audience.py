@@ -23,6 +23,22 @@ with candidates as (
         contact.preferred_channel,
         clusters.cluster_id,
         profiles.standard_offer,
+        scores.score_source,
+        scores.churn_probability,
+        scores.next_best_product,
+        scores.next_best_product_probability,
+        case %(rank_by)s::text
+            when 'expected_profit_lost' then scores.churn_probability * greatest(tier.profit_contribution_cny, 0)
+            when 'predicted_uplift' then scores.predicted_annual_uplift_cny
+        end as priority_cny,
+        case %(rank_by)s::text
+            when 'predicted_uplift' then coalesce(scores.value_reasons_en, '')
+            else coalesce(scores.churn_reasons_en, '')
+        end as score_reasons_en,
+        case %(rank_by)s::text
+            when 'predicted_uplift' then coalesce(scores.value_reasons_zh, '')
+            else coalesce(scores.churn_reasons_zh, '')
+        end as score_reasons_zh,
         case
             when contact.customer_id is null then 'no_contactability_record'
             when not contact.is_contactable then contact.suppression_reason
@@ -34,6 +50,8 @@ with candidates as (
                   and prev.as_of_date < %(as_of)s::date
                   and prev.as_of_date > %(as_of)s::date - %(cap)s::integer
             ) then 'frequency_cap'
+            when %(rank_by)s::text = 'predicted_uplift' and not coalesce(scores.predicted_annual_uplift_cny > 0, false)
+                then 'no_predicted_uplift'
         end as left_off_because
     from marts.mart_customer_tier as tier
     left join marts.mart_customer_contactability as contact
@@ -42,6 +60,8 @@ with candidates as (
         on clusters.customer_id = tier.customer_id and clusters.as_of_date = tier.as_of_date
     left join ml.cluster_profiles as profiles
         on profiles.cluster_id = clusters.cluster_id and profiles.as_of_date = clusters.as_of_date
+    left join ml.customer_scores as scores
+        on scores.customer_id = tier.customer_id and scores.as_of_date = tier.as_of_date
     where tier.as_of_date = %(as_of)s::date
       and tier.tier_code = any(%(tiers)s::text[])
       and (%(only_at_risk)s::boolean is null or tier.at_risk = %(only_at_risk)s::boolean)
@@ -51,6 +71,7 @@ with candidates as (
 
 def _ensure_schema(conn) -> None:
     conn.execute(files("python_tasks.exports").joinpath("exports_schema.sql").read_text())
+    conn.execute(files("python_tasks.predictions").joinpath("schema.sql").read_text())
 
 
 def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign] | None = None) -> dict[str, int]:
@@ -71,18 +92,32 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 "only_at_risk": c.only_at_risk,
                 "reason": c.reason,
                 "use_offer": c.use_cluster_offer,
+                "use_product": c.offer_next_best_product,
+                "rank_by": c.rank_by,
+                "capacity": c.capacity,
             }
             conn.execute(
                 _CANDIDATES
                 + """
                 insert into exports.campaign_members
-                    (as_of_date, campaign_code, customer_id, full_name, mobile, channel, tier_code, cluster_id, reason)
+                    (as_of_date, campaign_code, customer_id, full_name, mobile, channel, tier_code, cluster_id, reason,
+                     score_source, churn_probability, priority_cny, next_best_product, next_best_product_probability,
+                     score_reasons_en, score_reasons_zh)
                 select as_of_date, %(code)s::text, customer_id, full_name, mobile, preferred_channel, tier_code, cluster_id,
                        concat_ws('; ', %(reason)s::text,
-                                 case when %(use_offer)s::boolean then 'offer: ' || standard_offer end,
-                                 reason_codes)
+                                 case when %(use_product)s::boolean and next_best_product is not null
+                                      then 'offer: ' || next_best_product
+                                      when %(use_offer)s::boolean then 'offer: ' || standard_offer end,
+                                 case when %(use_product)s::boolean and %(use_offer)s::boolean
+                                      then 'cluster offer: ' || standard_offer end,
+                                 reason_codes),
+                       coalesce(score_source, 'none'), churn_probability, priority_cny, next_best_product,
+                       next_best_product_probability, nullif(score_reasons_en, ''), nullif(score_reasons_zh, '')
                 from candidates
                 where left_off_because is null
+                -- Highest priority first, up to the campaign's capacity (limit null: everyone).
+                order by priority_cny desc nulls last, customer_id
+                limit %(capacity)s
                 """,
                 params,
             )
@@ -101,5 +136,12 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 "select count(*) from exports.campaign_members where as_of_date = %s and campaign_code = %s",
                 (as_of_date, c.code),
             ).fetchone()[0]
+            if c.capacity is not None:
+                over = conn.execute(_CANDIDATES + "select count(*) from candidates where left_off_because is null",
+                                    params).fetchone()[0] - counts[c.code]
+                if over > 0:
+                    conn.execute(
+                        "insert into ops.export_suppressions (as_of_date, campaign_code, reason, customers) "
+                        "values (%s, %s, 'over_capacity', %s)", (as_of_date, c.code, over))
     log.info("campaign lists for %s: %s", as_of_date, counts)
     return counts

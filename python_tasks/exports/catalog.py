@@ -9,6 +9,9 @@ import yaml
 
 TIERS = {"gold", "profit", "potential", "common", "unprofitable"}
 CHANNELS = {"sms", "phone", "email", "app"}
+# expected_profit_lost: churn probability x annual profit; predicted_uplift: predicted minus current
+# annual profit (only customers with a positive uplift are listed).
+RANK_BY = {"expected_profit_lost", "predicted_uplift"}
 
 
 @dataclass(frozen=True)
@@ -22,6 +25,10 @@ class Campaign:
     reason: str
     only_at_risk: bool | None = None
     use_cluster_offer: bool = False
+    # Ranking by a score of ml.customer_scores, and how many the team can contact (None: all).
+    rank_by: str | None = None
+    capacity: int | None = None
+    offer_next_best_product: bool = False
 
 
 class CatalogError(ValueError):
@@ -43,7 +50,14 @@ def load_catalog(path: Path | None = None) -> list[Campaign]:
             reason=entry["reason"],
             only_at_risk=entry.get("only_at_risk"),
             use_cluster_offer=bool(entry.get("use_cluster_offer", False)),
+            rank_by=entry.get("rank_by"),
+            capacity=int(entry["capacity"]) if entry.get("capacity") is not None else None,
+            offer_next_best_product=bool(entry.get("offer_next_best_product", False)),
         )
+        if c.rank_by is not None and c.rank_by not in RANK_BY:
+            raise CatalogError(f"campaign {c.code}: unknown rank_by {c.rank_by!r}; use one of {sorted(RANK_BY)}")
+        if c.capacity is not None and c.capacity < 1:
+            raise CatalogError(f"campaign {c.code}: capacity must be a positive number of customers")
         if not set(c.tiers) <= TIERS:
             raise CatalogError(f"campaign {c.code}: unknown tiers {set(c.tiers) - TIERS}; use {sorted(TIERS)}")
         if not set(c.channels) <= CHANNELS:

@@ -14,6 +14,15 @@ create table if not exists exports.campaign_members (
     reason         text,
     primary key (as_of_date, campaign_code, customer_id)
 );
+-- The scores behind each row (ml.customer_scores): 'model' or 'rules', and why, in words.
+alter table exports.campaign_members
+    add column if not exists score_source text,
+    add column if not exists churn_probability double precision,
+    add column if not exists priority_cny double precision,
+    add column if not exists next_best_product text,
+    add column if not exists next_best_product_probability double precision,
+    add column if not exists score_reasons_en text,
+    add column if not exists score_reasons_zh text;
 
 -- How many were left off each list, and why: marketing asks.
 create table if not exists ops.export_suppressions (

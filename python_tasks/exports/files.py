@@ -22,7 +22,10 @@ from python_tasks.exports.catalog import Campaign, load_catalog
 
 log = logging.getLogger(__name__)
 
-COLUMNS = ("campaign_code", "customer_id", "full_name", "mobile", "channel", "tier_code", "cluster_id", "reason")
+COLUMNS = ("campaign_code", "customer_id", "full_name", "mobile", "channel", "tier_code", "cluster_id", "reason",
+           "score_source", "churn_probability", "next_best_product", "next_best_product_probability",
+           "score_reasons_en", "score_reasons_zh")
+_NUMBERS = {"cluster_id": pa.int32(), "churn_probability": pa.float64(), "next_best_product_probability": pa.float64()}
 CHUNK_ROWS = 50_000
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 
@@ -84,7 +87,7 @@ def _write_campaign(conn, campaign: Campaign, as_of_date: date, out_dir: Path) -
     pq_path = out_dir / f"{campaign.code}.parquet"
     csv_tmp = csv_path.with_suffix(".csv.tmp")
     pq_tmp = pq_path.with_suffix(".parquet.tmp")
-    schema = pa.schema([(c, pa.int32() if c == "cluster_id" else pa.string()) for c in COLUMNS])
+    schema = pa.schema([(c, _NUMBERS.get(c, pa.string())) for c in COLUMNS])
     rows = 0
     with conn.cursor(name=f"export_{campaign.code.lower()}") as cur, \
             csv_tmp.open("w", encoding="utf-8-sig", newline="") as fh, \

@@ -58,6 +58,23 @@ def collect(dsn: str, as_of_date: date, run_id: str) -> dict:
                     (as_of_date,),
                 )
             ]
+        if _table_exists(conn, "ml.scoring_runs"):
+            row = conn.execute(
+                "select score_source, customers, models, warnings from ml.scoring_runs where as_of_date = %s",
+                (as_of_date,),
+            ).fetchone()
+            if row:
+                summary["predictions"] = {"score_source": row[0], "customers": row[1], "models": row[2],
+                                          "warnings": row[3]}
+                mean_p, likely = conn.execute(
+                    "select avg(churn_probability), count(*) filter (where churn_probability >= 0.5) "
+                    "from ml.customer_scores where as_of_date = %s", (as_of_date,)).fetchone()
+                summary["predictions"]["mean_churn_probability"] = float(mean_p) if mean_p is not None else None
+                summary["predictions"]["likely_leavers"] = likely
+                summary["predictions"]["next_best_products"] = {
+                    r[0]: r[1] for r in conn.execute(
+                        "select next_best_product, count(*) from ml.customer_scores where as_of_date = %s "
+                        "and next_best_product is not null group by 1 order by 2 desc", (as_of_date,))}
         if _table_exists(conn, "ops.dq_results"):
             row = conn.execute(
                 """
@@ -148,6 +165,9 @@ def render(summary: dict) -> str:
         lines.append("Clusters:")
         for c in summary["clusters"]:
             lines.append(f"  #{c['cluster_id']:<3} {c['label']:<40} {c['customers']:>8,}  -> {c['standard_offer']}")
+    if "predictions" in summary:
+        lines.append("")
+        lines.extend(render_predictions(summary["predictions"]))
     if "data_quality" in summary:
         dq = summary["data_quality"]
         lines.append("")
@@ -172,6 +192,56 @@ def render(summary: dict) -> str:
         lines.append("")
         lines.append("Exports: none written for this run")
     return "\n".join(lines)
+
+
+def _f(value, fmt: str = ".3f") -> str:
+    return "n/a" if value is None else format(value, fmt)
+
+
+def render_predictions(p: dict) -> list[str]:
+    """Scores of the run: their source and each model's validation figures beside its baseline."""
+    if p["score_source"] == "rules":
+        lines = [f"Predictions: RULE SCORES for {p['customers']:,} customers (no trained model: "
+                 "too little history); the lists are ranked by today's value rules"]
+    else:
+        lines = [f"Predictions: model scores for {p['customers']:,} customers "
+                 "(validated on a later period than trained, beside a naive baseline)"]
+    models = p.get("models") or {}
+    churn = (models.get("churn") or {}).get("metrics") or {}
+    if churn:
+        m = churn.get("model", {})
+        lines.append(f"  churn v{models['churn']['version']:<3} ROC AUC {_f(m.get('roc_auc'))}  PR AUC {_f(m.get('pr_auc'))}"
+                     f"  top-decile lift {_f(m.get('top_decile_lift'), '.1f')}  (validation {churn.get('validation_rows')}"
+                     f" customers, {churn.get('leavers_in_validation')} left)")
+        for name, r in churn.items():
+            if name.startswith(("rule:", "best_single_feature:")):
+                lines.append(f"    vs {name:<38} ROC AUC {_f(r.get('roc_auc'))}  PR AUC {_f(r.get('pr_auc'))}"
+                             f"  top-decile lift {_f(r.get('top_decile_lift'), '.1f')}")
+        ret = churn.get("retention_list") or {}
+        if ret:
+            lines.append(f"    retention list of {ret['list_size']}: leavers {_f(ret['model_leaver_rate'], '.1%')}"
+                         f" vs base {_f(ret['base_rate'], '.1%')}"
+                         + (f", rule list {_f(ret['rule_leaver_rate'], '.1%')}" if "rule_leaver_rate" in ret else ""))
+    value = (models.get("value") or {}).get("metrics") or {}
+    if value:
+        m, b = value.get("model", {}), value.get("carry_forward", {})
+        lines.append(f"  value v{models['value']['version']:<3} Spearman {_f(m.get('spearman'))} vs carry-forward "
+                     f"{_f(b.get('spearman'))}; top-decile growers precision {_f(m.get('top_decile_growth_precision'))}"
+                     f" vs {_f(b.get('top_decile_growth_precision'))}")
+    nbp = (models.get("next_best_product") or {}).get("metrics") or {}
+    if nbp:
+        m, b = nbp.get("model", {}), nbp.get("popularity", {})
+        lines.append(f"  next best product v{models['next_best_product']['version']:<3} precision@1 "
+                     f"{_f(m.get('precision_at_1'))} vs popularity {_f(b.get('precision_at_1'))}; precision@3 "
+                     f"{_f(m.get('precision_at_3'))} vs {_f(b.get('precision_at_3'))}")
+    if p.get("mean_churn_probability") is not None:
+        lines.append(f"  mean churn probability {p['mean_churn_probability']:.1%}; "
+                     f"{p.get('likely_leavers', 0):,} customers at 50% or more")
+    if p.get("next_best_products"):
+        lines.append("  next best product: " + ", ".join(f"{k} {v:,}" for k, v in p["next_best_products"].items()))
+    for w in p.get("warnings") or []:
+        lines.append(f"  WARNING: {w}")
+    return lines
 
 
 class RunIncomplete(RuntimeError):

@@ -26,12 +26,16 @@ def warehouse(fresh_db: str) -> str:
         conn.execute("""
             create table exports.campaign_members (
                 as_of_date date, campaign_code text, customer_id text, full_name text, mobile text,
-                channel text, tier_code text, cluster_id integer, reason text)
+                channel text, tier_code text, cluster_id integer, reason text, score_source text,
+                churn_probability double precision, priority_cny double precision, next_best_product text,
+                next_best_product_probability double precision, score_reasons_en text, score_reasons_zh text)
         """)
         conn.execute("""
             insert into exports.campaign_members values
-            (%s, 'GOLD_TEST', 'C1', '张伟', '13812345678', 'sms', 'gold', 1, 'r'),
-            (%s, 'GOLD_TEST', 'C2', '=cmd()', '13912345678', 'sms', 'gold', 1, 'r')
+            (%s, 'GOLD_TEST', 'C1', '张伟', '13812345678', 'sms', 'gold', 1, 'r', 'model', 0.12, 100, 'fund', 0.3,
+             'complaints in the last 90 days 2 (high)', '近90天投诉次数 2（偏高）'),
+            (%s, 'GOLD_TEST', 'C2', '=cmd()', '13912345678', 'sms', 'gold', 1, 'r', 'rules', null, null, null, null,
+             null, null)
         """, (D, D))
         conn.execute("create table ops.export_suppressions (as_of_date date, campaign_code text, reason text, "
                      "customers bigint)")
@@ -76,6 +80,7 @@ def test_passed_gate_writes_files_manifest_and_audit_once_per_rerun(warehouse: s
     assert csv_bytes.startswith(b"\xef\xbb\xbf")
     text = csv_bytes.decode("utf-8-sig")
     assert "张伟" in text and "138-1234-5678" in text and "'=cmd()" in text
+    assert "近90天投诉次数 2（偏高）" in text and ",rules," in text  # scores and reasons travel with the rows
     assert (tmp_path / D.isoformat() / "GOLD_TEST.manifest.json").exists()
     assert not list(tmp_path.rglob("*.tmp"))
     with psycopg.connect(warehouse) as conn:

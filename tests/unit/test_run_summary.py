@@ -40,3 +40,25 @@ def test_run_that_never_reached_the_gate_fails():
 def test_run_without_exports_fails():
     with pytest.raises(RunIncomplete, match="no export files"):
         log_and_check(dict(GOOD, exports=[]))
+
+
+def test_render_shows_each_model_beside_its_baseline_and_the_drift_warning():
+    models = {
+        "churn": {"version": 2, "metrics": {
+            "validation_rows": 900, "leavers_in_validation": 80,
+            "model": {"roc_auc": 0.91, "pr_auc": 0.6, "top_decile_lift": 5.2},
+            "rule:at_risk": {"roc_auc": 0.62, "pr_auc": 0.2, "top_decile_lift": 1.9},
+            "best_single_feature:days_since_last_txn": {"roc_auc": 0.8, "pr_auc": 0.4, "top_decile_lift": 3.0},
+            "retention_list": {"list_size": 50, "base_rate": 0.09, "model_leaver_rate": 0.4, "rule_leaver_rate": 0.15}}},
+        "value": {"version": 1, "metrics": {"model": {"spearman": 0.97, "top_decile_growth_precision": 0.3},
+                                            "carry_forward": {"spearman": 0.95, "top_decile_growth_precision": 0.1}}},
+        "next_best_product": {"version": 1, "metrics": {"model": {"precision_at_1": 0.4, "precision_at_3": 0.8},
+                                                        "popularity": {"precision_at_1": 0.2, "precision_at_3": 0.6}}},
+    }
+    text = render(dict(GOOD, predictions={"score_source": "model", "customers": 900, "models": models,
+                                          "warnings": ["feature drift (PSI > 0.25): complaints_90d 0.40"]}))
+    assert "ROC AUC 0.910" in text and "rule:at_risk" in text and "ROC AUC 0.620" in text
+    assert "Spearman 0.970 vs carry-forward 0.950" in text and "precision@1 0.400 vs popularity 0.200" in text
+    assert "WARNING: feature drift" in text
+    rules = render(dict(GOOD, predictions={"score_source": "rules", "customers": 900, "models": {}, "warnings": []}))
+    assert "RULE SCORES" in rules
