@@ -36,7 +36,6 @@ one 8-byte key hash per line).
 """
 from __future__ import annotations
 
-import csv
 import hashlib
 import logging
 import queue
@@ -44,7 +43,7 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO, Callable
 
 import numpy as np
 import psycopg

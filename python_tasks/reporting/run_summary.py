@@ -113,6 +113,13 @@ def collect(dsn: str, as_of_date: date, run_id: str) -> dict:
                 )
             ]
         summary["source_contracts"] = _source_contracts(conn, as_of_date, run_id)
+        if _table_exists(conn, "ops.misfiled_files"):
+            summary["misfiled_files"] = [
+                {"source": r[0], "file": r[1], "same_bytes_as_date": r[2].isoformat(), "same_bytes_as_file": r[3]}
+                for r in conn.execute(
+                    "select source, source_file, other_logical_date, other_source_file from ops.misfiled_files "
+                    "where logical_date = %s order by source, other_logical_date", (as_of_date,))
+            ]
     return summary
 
 
@@ -183,6 +190,11 @@ def render(summary: dict) -> str:
             lines.append(f"  {c['source']:<36} {c['reason']:<16} {c['rows']:>7,}  e.g. {c['examples'][0]}")
         for f in contracts["failed"]:
             lines.append(f"  {f['source']:<36} FAILED: {f['detail'][:200]}")
+    for m in summary.get("misfiled_files") or []:
+        lines.append("")
+        lines.append(f"Misfiled? {m['file']} has the same bytes as {m['same_bytes_as_file']} "
+                     f"(loaded for {m['same_bytes_as_date']}); put the right file in the wrong date's folder "
+                     "and re-run that date")
     if summary.get("exports"):
         lines.append("")
         lines.append("Exports:")

@@ -93,6 +93,12 @@ def test_load_landing_reports_misfiled_drops_in_its_result(fresh_db, tmp_path):
     load_landing(fresh_db, tmp_path, D, "run-1", feeds=("consent_changes",))
     result = load_landing(fresh_db, tmp_path, NEXT, "run-2", feeds=("consent_changes",))
     assert result["consent_changes"]["misfiled_as"] == [D.isoformat()]
+    from python_tasks.reporting.run_summary import collect, render
+
+    summary = collect(fresh_db, NEXT, "run-2")
+    assert [(m["source"], m["same_bytes_as_date"]) for m in summary["misfiled_files"]] == [
+        ("landing.consent_changes", D.isoformat())]
+    assert "Misfiled? " in render(summary)
     assert one(fresh_db, "select count(*) from raw.channel__consent_changes where _logical_date = %s", NEXT) == 1
 
 
