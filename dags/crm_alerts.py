@@ -14,6 +14,11 @@ class CrmAlertNotifier(BaseNotifier):
         super().__init__()
         self.kind = kind
 
+    def render_template_fields(self, context, jinja_env=None) -> None:
+        # Nothing here is templated. (`airflow dags test` also hands DAG callbacks a serialized
+        # DAG, which has no template environment to render with.)
+        return None
+
     def notify(self, context) -> None:
         run = context.get("dag_run")
         ti = context.get("ti") or context.get("task_instance")

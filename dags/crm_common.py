@@ -18,6 +18,20 @@ MARTS = Asset(name="crm_marts", uri="crm://warehouse/marts")
 CLUSTERS = Asset(name="crm_ml_customer_clusters", uri="crm://warehouse/ml/customer_clusters")
 CAMPAIGN_FILES = Asset(name="crm_campaign_files", uri="crm://exports/campaigns")
 
+
+def _postgres_table(server: str, database: str, schema: str, table: str) -> Asset:
+    # The postgres provider's URI form, which the OpenLineage provider turns into a dataset
+    # (namespace postgres://<server>:5432, name <database>.<schema>.<table>). The server is the
+    # connection's id, not its host: lineage names the same table the same way in every deployment.
+    return Asset(uri=f"postgres://{server}:5432/{database}/{schema}/{table}")
+
+
+# What the extract reads and the marts check vouches for, for the lineage graph.
+COREBANK_TABLES = [_postgres_table("crm-corebank", "corebank", "core", t)
+                   for t in ("customers", "accounts", "daily_balances", "transactions")]
+MART_TABLES = [_postgres_table("crm-warehouse", "crm", "marts", t)
+               for t in ("mart_customer_value", "mart_customer_tier", "mart_customer_contactability")]
+
 START_DATE = pendulum.datetime(2026, 1, 1, tz="Asia/Shanghai")
 
 # Production retries transient failures; the embedded runner sets CRM_TASK_RETRIES=0 so a real

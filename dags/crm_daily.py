@@ -11,7 +11,9 @@ from crm_common import (
     CAMPAIGN_FILES,
     CLUSTERS,
     COREBANK_CONN_ID,
+    COREBANK_TABLES,
     DEFAULT_ARGS,
+    MART_TABLES,
     MARTS,
     PARAMS,
     RAW_CHANNEL,
@@ -37,7 +39,7 @@ from crm_common import (
     doc_md=__doc__,
 )
 def crm_daily():
-    @task(outlets=[RAW_COREBANK])
+    @task(inlets=COREBANK_TABLES, outlets=[RAW_COREBANK])
     def extract_corebank(run_id: str) -> dict:
         from python_tasks.ingest.corebank import load_corebank
 
@@ -66,7 +68,7 @@ def crm_daily():
 
         return prepare_warehouse(warehouse_dsn(), DBT_MANIFEST)  # roles dbt grants to, its schemas
 
-    @task(outlets=[MARTS])
+    @task(outlets=[MARTS, *MART_TABLES])
     def marts_ready() -> dict:
         from python_tasks.transform.mart_checks import assert_marts_built
 

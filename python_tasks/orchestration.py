@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Iterator
 
 from python_tasks.config import DAGS_DIR, Settings
+from python_tasks.lineage import openlineage_env
 from python_tasks.warehouse import Endpoints, airflow_conn_json
 
 log = logging.getLogger(__name__)
@@ -68,6 +69,7 @@ def airflow_env(settings: Settings, endpoints: Endpoints) -> dict[str, str]:
         CRM_TASK_RETRIES=os.environ.get("CRM_TASK_RETRIES", "0"),
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
     )
+    env.update(openlineage_env(settings, env))
     return env
 
 

@@ -117,3 +117,15 @@ def test_no_task_needs_a_logical_date(dagbag, dag_id):
             assert not wanted & {"ds", "ds_nodash", "logical_date", "ts", "data_interval_start"}, task.task_id
         for field in task.template_fields:
             assert "ds }}" not in repr(getattr(task, field, None)), (task.task_id, field)
+
+
+def test_a_failed_quality_gate_and_a_failed_run_alert(dagbag):
+    dag = dagbag.dags["crm_daily"]
+
+    def kinds(callbacks) -> set[str]:
+        callbacks = callbacks if isinstance(callbacks, list) else [callbacks]
+        return {getattr(c, "kind", None) for c in callbacks if c is not None}
+
+    assert kinds(dag.on_failure_callback) == {"run_failed"}
+    assert kinds(dag.get_task("quality_gate").on_failure_callback) == {"quality_gate_failed"}
+    assert kinds(dagbag.dags["crm_rebuild_marts"].on_failure_callback) == {"run_failed"}
