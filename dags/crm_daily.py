@@ -31,6 +31,12 @@ from crm_common import (
     doc_md=__doc__,
 )
 def crm_daily():
+    @task
+    def check_build_date(ds: str) -> dict:
+        from python_tasks.transform.build_order import check_build_date as check
+
+        return check(warehouse_dsn(), business_date(ds))  # an earlier date than the marts hold: refused
+
     @task(outlets=[RAW_COREBANK])
     def extract_corebank(ds: str, run_id: str) -> dict:
         from python_tasks.ingest.corebank import load_corebank
@@ -65,6 +71,12 @@ def crm_daily():
         from python_tasks.transform.mart_checks import assert_marts_built
 
         return assert_marts_built(warehouse_dsn(), business_date(ds))
+
+    @task
+    def apply_erasures(ds: str, run_id: str) -> dict:
+        from python_tasks.privacy.erasure import apply_erasures as erase
+
+        return erase(warehouse_dsn(), business_date(ds), run_id)
 
     @task
     def fold_late_corrections() -> dict:
@@ -113,9 +125,10 @@ def crm_daily():
         report.log_and_check(summary)  # the summary is the last task: it must fail an incomplete run
         return {"summary_path": str(path)}
 
+    checked = check_build_date()
     channel = load_channel_drops()
-    wait_for_channel_drops() >> channel
-    loaded = [extract_corebank(), channel]
+    checked >> wait_for_channel_drops() >> channel
+    loaded = [checked >> extract_corebank(), channel]
     built = marts_ready()
     prepared = prepare_warehouse()
     loaded >> prepared
@@ -125,6 +138,8 @@ def crm_daily():
     gate = quality_gate()
     exported = export_campaigns()
     built >> clustered >> lists >> gate >> exported >> run_summary()
+    # Erased customers' data out of raw, the lists and the files already written, before new lists.
+    built >> apply_erasures() >> lists
     # Beside the exports, off their path: the late corrections go into the stored history. A leaf
     # of its own, so a failed fold fails the run (the summary runs whatever happened upstream).
     built >> fold_late_corrections()

@@ -96,3 +96,18 @@ def test_dbt_tasks_get_the_business_date_from_the_environment_not_a_dbt_var(dagb
     for task in dbt_tasks:
         assert task.env.get("CRM_AS_OF_DATE") == "{{ ds }}", task.task_id
         assert "as_of_date" not in (task.vars or {}), task.task_id
+
+
+def test_build_date_is_checked_before_anything_is_loaded_or_built(dagbag):
+    dag = dagbag.dags["crm_daily"]
+    check = dag.get_task("check_build_date")
+    assert check.upstream_task_ids == set()
+    after = check.get_flat_relative_ids(upstream=False)
+    assert {"extract_corebank", "wait_for_channel_drops", "prepare_warehouse", "dbt.dbt_producer_watcher"} <= after
+
+
+def test_erasure_is_applied_before_the_lists_are_built(dagbag):
+    dag = dagbag.dags["crm_daily"]
+    erase = dag.get_task("apply_erasures")
+    assert "marts_ready" in erase.upstream_task_ids
+    assert "build_campaign_lists" in erase.downstream_task_ids

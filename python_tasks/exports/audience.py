@@ -7,6 +7,7 @@ from importlib.resources import files
 
 from python_tasks.db import connect
 from python_tasks.exports.catalog import Campaign, load_catalog
+from python_tasks.exports.cell_safety import FORMULA_PATTERN, PHONE_PATTERN, sql_formula_safe
 
 log = logging.getLogger(__name__)
 
@@ -71,16 +72,22 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 "only_at_risk": c.only_at_risk,
                 "reason": c.reason,
                 "use_offer": c.use_cluster_offer,
+                # Names and reasons a spreadsheet would evaluate are stored defused (cell_safety).
+                "formula": FORMULA_PATTERN,
+                "phone": PHONE_PATTERN,
             }
             conn.execute(
                 _CANDIDATES
                 + """
                 insert into exports.campaign_members
                     (as_of_date, campaign_code, customer_id, full_name, mobile, channel, tier_code, cluster_id, reason)
-                select as_of_date, %(code)s::text, customer_id, full_name, mobile, preferred_channel, tier_code, cluster_id,
-                       concat_ws('; ', %(reason)s::text,
+                select as_of_date, %(code)s::text, customer_id,
+                       """ + sql_formula_safe("full_name") + """,
+                       """ + sql_formula_safe("mobile", keep_phone_numbers=True) + """,
+                       preferred_channel, tier_code, cluster_id,
+                       """ + sql_formula_safe("""concat_ws('; ', %(reason)s::text,
                                  case when %(use_offer)s::boolean then 'offer: ' || standard_offer end,
-                                 reason_codes)
+                                 reason_codes)""") + """
                 from candidates
                 where left_off_because is null
                 """,

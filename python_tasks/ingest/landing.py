@@ -50,6 +50,7 @@ from python_tasks.ingest.arrival import MissingDropError, drop_path, missing_dro
 from python_tasks.ingest.bootstrap import ensure_ops_schema
 from python_tasks.ingest.csv_format import FileFormat, read_format
 from python_tasks.ingest.feeds import FEEDS, Feed
+from python_tasks.ingest.load_audit import replace_audit
 from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines
 from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
 from python_tasks.ingest.raw_batches import Staging, raw_table_name
@@ -483,6 +484,7 @@ def _record(conn: psycopg.Connection, result: FileLoad, *, load_id: int, run_id:
         """,
         (digest, result.feed, logical_date, result.path, size, run_id),
     )
+    replace_audit(conn, logical_date, source)
     conn.execute(
         """
         insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
@@ -506,6 +508,7 @@ def load_file(conn: psycopg.Connection, feed: Feed, path: Path, logical_date: da
         log.warning("%s has the same bytes as %s (loaded for %s); not loading it again",
                     path, dup.path, dup.logical_date)
         with conn.transaction():
+            replace_audit(conn, logical_date, source)
             conn.execute(
                 """
                 insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,
