@@ -152,10 +152,9 @@ def _rewrite_csv(path: Path, erased: set[str]) -> int:
 def _rewrite_parquet(path: Path, erased: set[str]) -> int:
     table = pq.read_table(path)
     kept = table.filter(pc.invert(pc.is_in(table.column("customer_id"), value_set=pa.array(sorted(erased)))))
-    tmp = path.with_name(path.name + ".tmp")
-    pq.write_table(kept, tmp)
-    write_private(path, tmp.read_bytes())
-    tmp.unlink()
+    out = pa.BufferOutputStream()
+    pq.write_table(kept, out)
+    write_private(path, out.getvalue().to_pybytes())
     return table.num_rows - kept.num_rows
 
 

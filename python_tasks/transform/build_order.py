@@ -3,8 +3,10 @@
 The tier history is date-effective: a date can be graded only after every date before it. dbt
 refuses an earlier date too, but only when it reaches the history, after the value, tier, Pareto
 and contactability marts were already rebuilt for that date. This check runs first, on the dates
-the stored data shows were built: the tier history's version starts and ends and the movements'
-dates (the rewind, rewind_tier_history, removes both, so a rewound date is accepted again).
+the stored data shows were built: the dates dbt records in ops.build_state (a date that changed no
+grade too), the tier history's version starts and ends, and the movements' dates. The rewind,
+rewind_tier_history, removes all three from the date it rewinds to, so that date is accepted again.
+A table not there yet (a new warehouse) shows nothing.
 """
 from __future__ import annotations
 
@@ -17,6 +19,7 @@ log = logging.getLogger(__name__)
 
 # Each query gives the latest build date a table shows, or null.
 _LATEST_BUILT = {
+    "ops.build_state": "select max(as_of_date) from ops.build_state",
     "marts.mart_customer_tier_history": "select max(greatest(valid_from, valid_to)) from marts.mart_customer_tier_history",
     "marts.mart_tier_movements": "select max(as_of_date) from marts.mart_tier_movements",
 }

@@ -6,10 +6,11 @@ the tests then act on that warehouse as an operator, a BI tool and a data subjec
 """
 from __future__ import annotations
 
-import csv
+import hashlib
 import json
 import threading
 from datetime import date, timedelta
+from importlib.resources import files
 from pathlib import Path
 
 import psycopg
@@ -86,6 +87,15 @@ def test_an_earlier_date_is_refused_before_anything_is_rebuilt(bank):
 
 def test_a_fresh_warehouse_accepts_any_date(fresh_db):
     assert check_build_date(fresh_db, D_PREV)["latest_built"] is None
+
+
+def test_a_built_date_that_changed_no_grade_is_seen_in_build_state(fresh_db):
+    with psycopg.connect(fresh_db) as conn:
+        conn.execute("create schema ops; create table ops.build_state (as_of_date date primary key, "
+                     "invocation_id text, built_at timestamptz)")
+        conn.execute("insert into ops.build_state values (%s, 'x', now())", (D,))
+    with pytest.raises(EarlierDateRefused):
+        check_build_date(fresh_db, D_PREV)
 
 
 # ---- the masked view during a rebuild ------------------------------------------------------------
@@ -172,6 +182,7 @@ def test_erasure_reaches_raw_lists_files_and_is_audited(bank, tmp_path: Path):
     # The person was on an earlier list, already exported, beside someone who was not erased.
     earlier = D - timedelta(days=5)
     with psycopg.connect(wh) as conn:
+        conn.execute(files("python_tasks.exports").joinpath("exports_schema.sql").read_text())
         conn.execute("insert into exports.campaign_members (as_of_date, campaign_code, customer_id, full_name, mobile, "
                      "channel, tier_code, cluster_id, reason) values (%s, %s, %s, %s, %s, 'sms', 'gold', 1, 'r'), "
                      "(%s, %s, 'KEEP1', '赵六', '13900000000', 'sms', 'gold', 1, 'r')",
@@ -203,7 +214,6 @@ def test_erasure_reaches_raw_lists_files_and_is_audited(bank, tmp_path: Path):
     logged = dict(psycopg.connect(wh).execute(
         "select file_format, rows_exported from ops.export_log where as_of_date = %s", (earlier,)).fetchall())
     assert logged == {"csv": 1, "parquet": 1}
-    import hashlib
     assert manifest["files"][0]["sha256"] == hashlib.sha256((folder / manifest["files"][0]["path"]).read_bytes()).hexdigest()
     # Audited: one row per customer the erasure changed something for.
     assert scalar(wh, "select count(*) from ops.erasure_log where customer_id = %s and as_of_date = %s",
