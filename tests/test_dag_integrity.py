@@ -111,3 +111,8 @@ def test_erasure_is_applied_before_the_lists_are_built(dagbag):
     erase = dag.get_task("apply_erasures")
     assert "marts_ready" in erase.upstream_task_ids
     assert "build_campaign_lists" in erase.downstream_task_ids
+
+
+def test_rebuild_checks_the_build_date_before_dbt(dagbag):
+    dag = dagbag.dags["crm_rebuild_marts"]
+    assert "prepare_warehouse" in dag.get_task("check_build_date").downstream_task_ids
