@@ -138,7 +138,7 @@ def export_campaign_files(dsn: str, as_of_date: date, run_id: str, export_dir: P
                 "suppressed": suppressed,
                 "dq_gate": "passed",
                 "dq_gate_run_id": gate.run_id,
-                "dq_gate_list_md5": gate.fingerprint.md5,
+                "dq_gate_list_checksum": gate.fingerprint.checksum,
             }
             write_private(out_dir / f"{c.code}.manifest.json",
                           json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
