@@ -39,6 +39,12 @@ from crm_common import (
     doc_md=__doc__,
 )
 def crm_daily():
+    @task
+    def check_build_date() -> dict:
+        from python_tasks.transform.build_order import check_build_date as check
+
+        return check(warehouse_dsn(), business_date())  # an earlier date than the marts hold: refused
+
     @task(inlets=COREBANK_TABLES, outlets=[RAW_COREBANK])
     def extract_corebank(run_id: str) -> dict:
         from python_tasks.ingest.corebank import load_corebank
@@ -73,6 +79,12 @@ def crm_daily():
         from python_tasks.transform.mart_checks import assert_marts_built
 
         return assert_marts_built(warehouse_dsn(), business_date())
+
+    @task
+    def apply_erasures(run_id: str) -> dict:
+        from python_tasks.privacy.erasure import apply_erasures as erase
+
+        return erase(warehouse_dsn(), business_date(), run_id)
 
     @task(outlets=[CLUSTERS])
     def cluster_customers() -> dict:
@@ -121,9 +133,10 @@ def crm_daily():
         report.log_and_check(summary)  # the summary is the last task: it must fail an incomplete run
         return {"summary_path": str(path)}
 
+    checked = check_build_date()
     channel = load_channel_drops()
-    wait_for_channel_drops() >> channel
-    loaded = [extract_corebank(), channel]
+    checked >> wait_for_channel_drops() >> channel
+    loaded = [checked >> extract_corebank(), channel]
     built = marts_ready()
     prepared = prepare_warehouse()
     loaded >> prepared
@@ -133,6 +146,8 @@ def crm_daily():
     gate = quality_gate()
     exported = export_campaigns()
     built >> clustered >> score_customers() >> lists >> gate >> exported >> run_summary()
+    # Erased customers' data out of raw, the lists and the files already written, before new lists.
+    built >> apply_erasures() >> lists
 
 
 crm_daily()

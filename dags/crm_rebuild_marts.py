@@ -37,6 +37,12 @@ from crm_dbt import DBT_MANIFEST, dbt_task_group
 )
 def crm_rebuild_marts():
     @task
+    def check_build_date(ds: str) -> dict:
+        from python_tasks.transform.build_order import check_build_date as check
+
+        return check(warehouse_dsn(), business_date(ds))  # an earlier date than the marts hold: refused
+
+    @task
     def prepare_warehouse() -> dict[str, list[str]]:
         from python_tasks.transform.dbt_build import prepare_warehouse
 
@@ -48,7 +54,7 @@ def crm_rebuild_marts():
 
         return assert_marts_built(warehouse_dsn(), business_date())
 
-    dbt_task_group(after=prepare_warehouse()) >> marts_ready()
+    dbt_task_group(after=check_build_date() >> prepare_warehouse()) >> marts_ready()
 
 
 crm_rebuild_marts()

@@ -129,3 +129,23 @@ def test_a_failed_quality_gate_and_a_failed_run_alert(dagbag):
     assert kinds(dag.on_failure_callback) == {"run_failed"}
     assert kinds(dag.get_task("quality_gate").on_failure_callback) == {"quality_gate_failed"}
     assert kinds(dagbag.dags["crm_rebuild_marts"].on_failure_callback) == {"run_failed"}
+
+
+def test_build_date_is_checked_before_anything_is_loaded_or_built(dagbag):
+    dag = dagbag.dags["crm_daily"]
+    check = dag.get_task("check_build_date")
+    assert check.upstream_task_ids == set()
+    after = check.get_flat_relative_ids(upstream=False)
+    assert {"extract_corebank", "wait_for_channel_drops", "prepare_warehouse", "dbt.dbt_producer_watcher"} <= after
+
+
+def test_erasure_is_applied_before_the_lists_are_built(dagbag):
+    dag = dagbag.dags["crm_daily"]
+    erase = dag.get_task("apply_erasures")
+    assert "marts_ready" in erase.upstream_task_ids
+    assert "build_campaign_lists" in erase.downstream_task_ids
+
+
+def test_rebuild_checks_the_build_date_before_dbt(dagbag):
+    dag = dagbag.dags["crm_rebuild_marts"]
+    assert "prepare_warehouse" in dag.get_task("check_build_date").downstream_task_ids

@@ -7,6 +7,7 @@ from importlib.resources import files
 
 from python_tasks.db import connect
 from python_tasks.exports.catalog import Campaign, load_catalog
+from python_tasks.exports.cell_safety import FORMULA_PATTERN, PHONE_PATTERN, sql_formula_safe
 
 log = logging.getLogger(__name__)
 
@@ -95,6 +96,9 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 "use_product": c.offer_next_best_product,
                 "rank_by": c.rank_by,
                 "capacity": c.capacity,
+                # Names and reasons a spreadsheet would evaluate are stored defused (cell_safety).
+                "formula": FORMULA_PATTERN,
+                "phone": PHONE_PATTERN,
             }
             conn.execute(
                 _CANDIDATES
@@ -103,14 +107,17 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                     (as_of_date, campaign_code, customer_id, full_name, mobile, channel, tier_code, cluster_id, reason,
                      score_source, churn_probability, priority_cny, next_best_product, next_best_product_probability,
                      score_reasons_en, score_reasons_zh)
-                select as_of_date, %(code)s::text, customer_id, full_name, mobile, preferred_channel, tier_code, cluster_id,
-                       concat_ws('; ', %(reason)s::text,
+                select as_of_date, %(code)s::text, customer_id,
+                       """ + sql_formula_safe("full_name") + """,
+                       """ + sql_formula_safe("mobile", keep_phone_numbers=True) + """,
+                       preferred_channel, tier_code, cluster_id,
+                       """ + sql_formula_safe("""concat_ws('; ', %(reason)s::text,
                                  case when %(use_product)s::boolean and next_best_product is not null
                                       then 'offer: ' || next_best_product
                                       when %(use_offer)s::boolean then 'offer: ' || standard_offer end,
                                  case when %(use_product)s::boolean and %(use_offer)s::boolean
                                       then 'cluster offer: ' || standard_offer end,
-                                 reason_codes),
+                                 reason_codes)""") + """,
                        coalesce(score_source, 'none'), churn_probability, priority_cny, next_best_product,
                        next_best_product_probability, nullif(score_reasons_en, ''), nullif(score_reasons_zh, '')
                 from candidates

@@ -44,3 +44,14 @@ create table if not exists ops.export_log (
     sha256         text not null,
     exported_at    timestamptz not null default now()
 );
+
+-- Marketing reads the lists and why customers were left off them (python_tasks/access.py creates
+-- the role before any run; a warehouse without it grants nothing).
+do $$
+begin
+    if exists (select 1 from pg_roles where rolname = 'crm_marketing_export') then
+        grant usage on schema exports, ops to crm_marketing_export;
+        grant select on exports.campaign_members, ops.export_suppressions to crm_marketing_export;
+    end if;
+end
+$$;

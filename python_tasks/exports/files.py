@@ -1,7 +1,11 @@
 """Write the campaign lists to files marketing can open, each with a manifest and an audit row.
 
-CSV is UTF-8 with a BOM so Excel shows Chinese names correctly; Parquet is for tools. Files are
-written to a temporary name and renamed, so a reader never sees half a file.
+CSV is UTF-8 with a BOM so Excel shows Chinese names correctly, every cell a spreadsheet would
+evaluate defused (cell_safety). Parquet is raw data for tools: the values as the list table holds
+them, read by code, never opened in a spreadsheet. Files are written to a temporary name and
+renamed, so a reader never sees half a file; they are readable by their owner and group only.
+The rows written are the rows the gate validated: the export reads them in one snapshot with
+the check of the gate's fingerprint (quality/gate_record.py).
 """
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ import pyarrow.parquet as pq
 
 from python_tasks.db import connect
 from python_tasks.exports.catalog import Campaign, load_catalog
+from python_tasks.exports.cell_safety import excel_safe
+from python_tasks.quality.gate_record import ExportBlocked, assert_rows_gated
 
 log = logging.getLogger(__name__)
 
@@ -27,11 +33,12 @@ COLUMNS = ("campaign_code", "customer_id", "full_name", "mobile", "channel", "ti
            "score_reasons_en", "score_reasons_zh")
 _NUMBERS = {"cluster_id": pa.int32(), "churn_probability": pa.float64(), "next_best_product_probability": pa.float64()}
 CHUNK_ROWS = 50_000
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+# Campaign lists hold contact data: the owner (the export job) and its group (marketing's readers)
+# only, whatever the process umask.
+FILE_MODE = 0o640
+DIR_MODE = 0o750
 
-
-class ExportBlocked(RuntimeError):
-    """The data-quality gate did not pass for this run: nothing may be exported."""
+__all__ = ["ExportBlocked", "excel_safe", "excel_mobile", "export_campaign_files"]
 
 
 @dataclass(frozen=True)
@@ -41,13 +48,6 @@ class ExportedFile:
     file_format: str
     rows: int
     sha256: str
-
-
-def excel_safe(value: object) -> object:
-    """Stop spreadsheet formula injection from free text (OWASP CSV injection)."""
-    if isinstance(value, str) and value.startswith(_FORMULA_START):
-        return "'" + value
-    return value
 
 
 def excel_mobile(mobile: str | None) -> str | None:
@@ -65,21 +65,12 @@ def _sha256(path: Path) -> str:
     return h.hexdigest()
 
 
-def assert_gate_passed(conn, run_id: str, as_of_date: date) -> None:
-    row = conn.execute(
-        """
-        select count(*), count(*) filter (where not success and severity = 'critical')
-        from ops.dq_results where run_id = %s and as_of_date = %s
-        """,
-        (run_id, as_of_date),
-    ).fetchone()
-    if row[0] == 0:
-        raise ExportBlocked(f"no data-quality results for run {run_id} on {as_of_date}: run the DQ gate first")
-    if row[1] > 0:
-        raise ExportBlocked(
-            f"data-quality gate failed for run {run_id} on {as_of_date} ({row[1]} critical expectation(s)); "
-            "see ops.dq_results. Nothing was exported."
-        )
+def write_private(path: Path, data: bytes) -> None:
+    """Write ``data`` to ``path`` through a temporary file, with the export file mode."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_bytes(data)
+    os.chmod(tmp, FILE_MODE)
+    os.replace(tmp, path)
 
 
 def _write_campaign(conn, campaign: Campaign, as_of_date: date, out_dir: Path) -> list[ExportedFile]:
@@ -107,8 +98,9 @@ def _write_campaign(conn, campaign: Campaign, as_of_date: date, out_dir: Path) -
                 out.writerow([excel_safe(v) for v in rec])
             writer.write_table(pa.Table.from_pylist([dict(zip(COLUMNS, r)) for r in batch], schema=schema))
             rows += len(batch)
-    os.replace(csv_tmp, csv_path)
-    os.replace(pq_tmp, pq_path)
+    for tmp, final in ((csv_tmp, csv_path), (pq_tmp, pq_path)):
+        os.chmod(tmp, FILE_MODE)
+        os.replace(tmp, final)
     return [
         ExportedFile(campaign.code, str(csv_path), "csv", rows, _sha256(csv_path)),
         ExportedFile(campaign.code, str(pq_path), "parquet", rows, _sha256(pq_path)),
@@ -117,13 +109,19 @@ def _write_campaign(conn, campaign: Campaign, as_of_date: date, out_dir: Path) -
 
 def export_campaign_files(dsn: str, as_of_date: date, run_id: str, export_dir: Path,
                           campaigns: list[Campaign] | None = None) -> list[dict]:
-    """Write every campaign's files for ``as_of_date`` once the gate passed. Idempotent per date."""
+    """Write every campaign's files for ``as_of_date`` if the gate passed over exactly these rows.
+
+    Idempotent per date: a re-run rewrites the files and replaces the date's export_log rows.
+    """
     campaigns = campaigns if campaigns is not None else load_catalog()
     out_dir = export_dir / as_of_date.isoformat()
-    out_dir.mkdir(parents=True, exist_ok=True)
     written: list[ExportedFile] = []
     with connect(dsn) as conn:
-        assert_gate_passed(conn, run_id, as_of_date)
+        # One snapshot for the fingerprint check and every row read after it.
+        conn.execute("set transaction isolation level repeatable read")
+        gate = assert_rows_gated(conn, as_of_date)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(out_dir, DIR_MODE)
         for c in campaigns:
             files_ = _write_campaign(conn, c, as_of_date, out_dir)
             suppressed = dict(conn.execute(
@@ -142,13 +140,14 @@ def export_campaign_files(dsn: str, as_of_date: date, run_id: str, export_dir: P
                 "csv_encoding": "utf-8-sig",
                 "suppressed": suppressed,
                 "dq_gate": "passed",
+                "dq_gate_run_id": gate.run_id,
+                "dq_gate_list_checksum": gate.fingerprint.checksum,
             }
-            manifest_path = out_dir / f"{c.code}.manifest.json"
-            tmp = manifest_path.with_suffix(".json.tmp")
-            tmp.write_text(json.dumps(manifest, ensure_ascii=False, indent=2), encoding="utf-8")
-            os.replace(tmp, manifest_path)
+            write_private(out_dir / f"{c.code}.manifest.json",
+                          json.dumps(manifest, ensure_ascii=False, indent=2).encode("utf-8"))
             written.extend(files_)
-        conn.execute("delete from ops.export_log where as_of_date = %s and run_id = %s", (as_of_date, run_id))
+        # The date's rows, whichever run wrote them: a re-run of the date replaces them.
+        conn.execute("delete from ops.export_log where as_of_date = %s", (as_of_date,))
         with conn.cursor().copy(
             "copy ops.export_log (run_id, as_of_date, campaign_code, file_path, file_format, rows_exported, sha256) "
             "from stdin"

@@ -23,6 +23,7 @@ from python_tasks.ingest import watermarks as wm
 from python_tasks.ingest.bootstrap import ensure_ops_schema
 from python_tasks.ingest.contracts import (Contract, ContractViolationError, contract_for, failure_message,
                                           find_sql, rules)
+from python_tasks.ingest.load_audit import replace_audit
 from python_tasks.ingest.watermarks import BANK_TZ, EPOCH, end_of_day  # noqa: F401  (public names)
 
 log = logging.getLogger(__name__)
@@ -233,6 +234,7 @@ def load_table(src: psycopg.Connection, wh: psycopg.Connection, table: str, logi
                 )
             wm.record(wh, source=source, logical_date=logical_date, window=window, high=high, rows=loaded,
                       run_id=run_id)
+            replace_audit(wh, logical_date, source)
             wh.execute(
                 """
                 insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,

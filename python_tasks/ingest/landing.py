@@ -58,6 +58,7 @@ from python_tasks.ingest.csv_format import FileFormat, FileRejectedError, read_f
 from python_tasks.ingest.feeds import FEEDS, Feed
 from python_tasks.ingest.contracts import ContractViolationError, checkable, contract_for
 from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines, move_contract_breaches
+from python_tasks.ingest.load_audit import replace_audit
 from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
 from python_tasks.ingest.raw_batches import Staging, raw_table_name
 from python_tasks.ingest.records import split_records
@@ -488,6 +489,7 @@ def _record(conn: psycopg.Connection, result: FileLoad, *, load_id: int, run_id:
 
 def _audit(conn: psycopg.Connection, *, run_id: str, logical_date: date, source: str, started_at: datetime,
            counts: tuple[int, int, int], status: str, detail: str) -> None:
+    replace_audit(conn, logical_date, source)
     conn.execute(
         """
         insert into ops.load_audit (run_id, logical_date, source, rows_read, rows_loaded,

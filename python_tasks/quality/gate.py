@@ -19,6 +19,7 @@ from typing import Any
 import psycopg
 
 from python_tasks.quality.connection import effective_params, sqlalchemy_url
+from python_tasks.quality.gate_record import list_fingerprint, record_gate
 from python_tasks.quality.gx_runner import ExpectationOutcome, run_suites
 from python_tasks.quality.results_store import ResultRow, replace_results
 from python_tasks.quality.suites import SuiteSpec, load_suites
@@ -104,14 +105,18 @@ def run_quality_gate(
     suites_dir: Path,
     docs_dir: Path | None = None,
 ) -> GateResult:
-    """Validate every suite in ``suites_dir`` for ``as_of_date`` and record it in ops.dq_results.
+    """Validate every suite in ``suites_dir`` for ``as_of_date`` and record it in ops.dq_results,
+    with the verdict and a fingerprint of the list rows validated in ops.dq_gate (the export
+    checks it).
 
-    Rows already stored for this ``run_id`` and ``as_of_date`` are replaced.
+    Rows already stored for ``as_of_date`` (by any run) are replaced.
     """
     _check_args(as_of_date, run_id)
     started = time.perf_counter()
     specs = load_suites(Path(suites_dir))
     url = _resolve_url(dsn)
+    with psycopg.connect(dsn, connect_timeout=10, autocommit=True) as conn:
+        validated = list_fingerprint(conn, as_of_date)
     output = run_suites(url, specs, as_of_date, run_id, Path(docs_dir) if docs_dir else None)
     passed, suites, failures = summarise(specs, output.outcomes)
 
@@ -120,7 +125,14 @@ def run_quality_gate(
         for o in output.outcomes
     ]
     with psycopg.connect(dsn, connect_timeout=10) as conn:
+        # GX read the lists in its own snapshots: rows written meanwhile were not all validated.
+        if list_fingerprint(conn, as_of_date) != validated:
+            passed = False
+            failures.append({"suite": "campaign_members", "expectation_type": "lists_unchanged_while_validated",
+                             "column": None, "severity": "critical",
+                             "observed": {"exception": "the campaign lists changed while the gate ran"}})
         replace_results(conn, run_id, as_of_date, rows)
+        record_gate(conn, as_of_date, run_id, passed=passed, fingerprint=validated)
 
     for f in failures:
         level = logging.ERROR if f["severity"] == "critical" else logging.WARNING

@@ -49,10 +49,11 @@ class ResultRow:
 def replace_results(
     conn: psycopg.Connection, run_id: str, as_of_date: date, rows: Iterable[ResultRow]
 ) -> int:
-    """Replace this run's rows for ``as_of_date`` in one transaction; returns rows written.
+    """Replace the rows of ``as_of_date`` in one transaction; returns rows written.
 
-    Delete-then-insert, so a rerun of the same run id (Airflow retry, manual clear) leaves exactly
-    one set of rows, and readers never see a half-written set.
+    Delete-then-insert of the date, whichever run wrote them: a retry, a clear or a new run of the
+    date leaves exactly one set of rows (the latest gate's, which is the one exports check), and
+    readers never see a half-written set.
     """
     params: Sequence[tuple[Any, ...]] = [
         (
@@ -71,8 +72,8 @@ def replace_results(
         conn.execute(_LOCK)
         conn.execute(DDL)
         deleted = conn.execute(
-            "delete from ops.dq_results where run_id = %s and as_of_date = %s",
-            (run_id, as_of_date),
+            "delete from ops.dq_results where as_of_date = %s",
+            (as_of_date,),
         ).rowcount
         with conn.cursor() as cur:
             cur.executemany(

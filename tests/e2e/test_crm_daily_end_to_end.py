@@ -154,3 +154,26 @@ def test_rerun_of_same_date_adds_no_rows(bank):
     assert scalar(ep.warehouse_dsn, "select count(*) from exports.campaign_members") == before_members
     assert scalar(ep.warehouse_dsn, "select md5(string_agg(customer_id || tier_code, ',' order by customer_id)) "
                   "from marts.mart_customer_tier") == before_tier
+
+
+def test_an_earlier_date_after_a_later_one_is_refused_and_no_mart_changes(bank):
+    from datetime import timedelta
+
+    from python_tasks.orchestration import DagRunFailed
+
+    settings, ep, _, _ = bank
+
+    def marts() -> dict[str, str]:
+        with psycopg.connect(ep.warehouse_dsn) as conn:
+            tables = [r[0] for r in conn.execute(
+                "select table_name from information_schema.tables where table_schema = 'marts' order by 1")]
+            return {t: conn.execute(f'select md5(coalesce(string_agg(md5(m::text), \'\' order by md5(m::text)), \'\')) '
+                                    f'from marts."{t}" m').fetchone()[0] for t in tables}
+
+    before = marts()
+    earlier = RUN_DATE - timedelta(days=1)
+    with pytest.raises(DagRunFailed):
+        run_dag(settings, ep, earlier)
+    log = (settings.home / "logs" / f"crm_daily_{earlier.isoformat()}.log").read_text(errors="replace")
+    assert "EarlierDateRefused" in log
+    assert marts() == before  # every mart and the masked view as they were

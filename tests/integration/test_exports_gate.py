@@ -1,4 +1,4 @@
-"""Nothing reaches marketing unless the data-quality gate passed for that very run."""
+"""Nothing reaches marketing unless the data-quality gate passed for those very rows."""
 from __future__ import annotations
 
 from datetime import date
@@ -9,6 +9,7 @@ import pytest
 
 from python_tasks.exports.catalog import Campaign
 from python_tasks.exports.files import ExportBlocked, export_campaign_files
+from python_tasks.quality.gate_record import record_gate as record_gate_of_rows
 from python_tasks.quality.results_store import DDL
 
 pytestmark = pytest.mark.integration
@@ -46,35 +47,50 @@ def warehouse(fresh_db: str) -> str:
 
 
 def record_gate(dsn: str, run_id: str, *, critical_ok: bool) -> None:
+    """The gate's verdict on the list rows as they are now."""
     with psycopg.connect(dsn) as conn:
-        conn.execute(
-            "insert into ops.dq_results (run_id, as_of_date, suite, expectation_type, severity, success) "
-            "values (%s, %s, 's', 'expect_x', 'critical', %s)", (run_id, D, critical_ok))
+        record_gate_of_rows(conn, D, run_id, passed=critical_ok)
 
 
 def test_no_gate_result_means_no_files(warehouse: str, tmp_path: Path):
-    with pytest.raises(ExportBlocked, match="no data-quality results"):
+    with pytest.raises(ExportBlocked, match="no data-quality gate"):
         export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
     assert not list(tmp_path.rglob("*.csv"))
 
 
 def test_failed_gate_means_no_files(warehouse: str, tmp_path: Path):
     record_gate(warehouse, "run-1", critical_ok=False)
-    with pytest.raises(ExportBlocked, match="1 critical"):
+    with pytest.raises(ExportBlocked, match="gate failed"):
         export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
     assert not list(tmp_path.rglob("*.csv"))
 
 
-def test_a_pass_of_another_run_does_not_count(warehouse: str, tmp_path: Path):
-    record_gate(warehouse, "run-0", critical_ok=True)
-    with pytest.raises(ExportBlocked):
+def test_rows_changed_after_the_gate_are_not_exported_whatever_the_run_id(warehouse: str, tmp_path: Path):
+    record_gate(warehouse, "run-1", critical_ok=True)
+    with psycopg.connect(warehouse) as conn:
+        conn.execute("update exports.campaign_members set mobile = '10000000000' where customer_id = 'C1'")
+    with pytest.raises(ExportBlocked, match="changed since the gate"):
         export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+    assert not list(tmp_path.rglob("*.csv"))
+    record_gate(warehouse, "run-2", critical_ok=True)  # a new gate over the rows as they are
+    export_campaign_files(warehouse, D, "run-2", tmp_path, [CAMPAIGN])
+    assert "100-0000-0000" in (tmp_path / D.isoformat() / "GOLD_TEST.csv").read_text(encoding="utf-8-sig")
+
+
+def test_export_files_are_readable_by_owner_and_group_only(warehouse: str, tmp_path: Path):
+    record_gate(warehouse, "run-1", critical_ok=True)
+    export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+    folder = tmp_path / D.isoformat()
+    assert folder.stat().st_mode & 0o777 == 0o750
+    modes = {p.name: p.stat().st_mode & 0o777 for p in folder.iterdir()}
+    assert set(modes) == {"GOLD_TEST.csv", "GOLD_TEST.parquet", "GOLD_TEST.manifest.json"}
+    assert set(modes.values()) == {0o640}
 
 
 def test_passed_gate_writes_files_manifest_and_audit_once_per_rerun(warehouse: str, tmp_path: Path):
     record_gate(warehouse, "run-1", critical_ok=True)
-    for _ in range(2):
-        written = export_campaign_files(warehouse, D, "run-1", tmp_path, [CAMPAIGN])
+    for run_id in ("run-1", "run-2"):  # a retry, then a re-run of the date
+        written = export_campaign_files(warehouse, D, run_id, tmp_path, [CAMPAIGN])
     assert {w["file_format"] for w in written} == {"csv", "parquet"}
     csv_bytes = (tmp_path / D.isoformat() / "GOLD_TEST.csv").read_bytes()
     assert csv_bytes.startswith(b"\xef\xbb\xbf")

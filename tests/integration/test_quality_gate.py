@@ -452,3 +452,33 @@ def test_gate_over_10k_rows(db_dsn: str) -> None:
     log.warning("quality gate over 10,000 rows per mart: %.2fs", elapsed)
     assert result.passed, result.failures
     assert elapsed < 120  # generous: it is ~1s here; this only catches pathological slowness
+
+
+def test_rerun_of_a_date_under_a_new_run_id_replaces_its_rows(dsn: str) -> None:
+    assert gate(dsn, run_id="run-1").passed
+    assert gate(dsn, run_id="run-2").passed  # the date run again (a new Airflow run)
+    assert fetch(dsn, "select count(*) from ops.dq_results where as_of_date = %s", (D,))[0][0] == TOTAL_EXPECTATIONS
+    assert fetch(dsn, "select distinct run_id from ops.dq_results where as_of_date = %s", (D,)) == [("run-2",)]
+
+
+def test_export_after_a_passing_gate_refuses_rows_changed_since(dsn: str, tmp_path: Path) -> None:
+    from importlib.resources import files
+
+    from python_tasks.exports.catalog import Campaign
+    from python_tasks.exports.files import ExportBlocked, export_campaign_files
+
+    execute(dsn, files("python_tasks.exports").joinpath("exports_schema.sql").read_text())
+    campaign = Campaign(code="CMP-WEALTH", name="w", name_zh="w", tiers=("gold",), channels=("sms",),
+                        frequency_cap_days=0, reason="r")
+    assert gate(dsn, run_id="run-1").passed
+    export_campaign_files(dsn, D, "run-1", tmp_path, [campaign])
+    # After the gate: a row the suite would refuse, then the export task retried with the passing run id.
+    execute(dsn, "update exports.campaign_members set mobile = '12345' where as_of_date = %s and customer_id = 'C000002'",
+            (D,))
+    with pytest.raises(ExportBlocked, match="changed since the gate"):
+        export_campaign_files(dsn, D, "run-1", tmp_path, [campaign])
+    assert "12345" not in (tmp_path / D.isoformat() / "CMP-WEALTH.csv").read_text(encoding="utf-8-sig")
+    # Gated again, the bad row fails the gate, and the export stays refused.
+    assert not gate(dsn, run_id="run-2").passed
+    with pytest.raises(ExportBlocked, match="gate failed"):
+        export_campaign_files(dsn, D, "run-1", tmp_path, [campaign])

@@ -14,7 +14,18 @@ def test_cells_that_excel_would_evaluate_are_defused(value):
     assert excel_safe(value) == "'" + value
 
 
-@pytest.mark.parametrize("value", ["张伟", "Gold customer", 42, None, "A-1"])
+# Every form Excel, LibreOffice Calc or WPS evaluates: an operator first (ASCII or full-width, which
+# WPS and Excel's IME input treat as the ASCII one), after any leading whitespace, or a cell that
+# starts with a tab, carriage return or line feed.
+@pytest.mark.parametrize("value", [
+    "=1+1", "+1+1", "-1+1", "@SUM(A1)", "\t=1", "\r=1", "\n=1", " =1", "  +cmd|' /C calc'!A0",
+    "\u3000=1", "\uff1d1+1", "\uff0b1", "\uff0d1", "\uff20SUM(A1)", " \uff1dHYPERLINK(\"x\")", "\tplain",
+])
+def test_every_evaluated_form_is_defused(value):
+    assert excel_safe(value) == "'" + value
+
+
+@pytest.mark.parametrize("value", ["张伟", "Gold customer", 42, None, "A-1", "'=already defused", ""])
 def test_ordinary_cells_are_left_alone(value):
     assert excel_safe(value) == value
 

@@ -1,4 +1,17 @@
 -- Who may be contacted, how, and why not. Holds contact PII: marketing export role only.
+-- Replaced in place, not swapped in: the pre-hook empties the table and the build date's rows are
+-- appended in the same transaction, so readers see the old rows until the new ones commit. A table
+-- swap drops the old table with `cascade`, and v_customer_contact_masked with it until the view is
+-- built again (BI queries failed for about two seconds per build).
+{{
+    config(
+        materialized='incremental',
+        incremental_strategy='append',
+        on_schema_change='fail',
+        pre_hook="{% if is_incremental() %}delete from {{ this }}{% endif %}",
+    )
+}}
+
 with contactability as (
     select * from {{ ref('int_customer_contactability') }}
 ),

@@ -1,0 +1,1 @@
+"""Personal data: erasure across every layer and file."""
