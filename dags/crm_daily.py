@@ -113,6 +113,15 @@ def crm_daily():
         report.log_and_check(summary)  # the summary is the last task: it must fail an incomplete run
         return {"summary_path": str(path)}
 
+    # Beside the summary, not after it: the summary fails an incomplete run, and a failed run is
+    # the one whose report (gate verdict, failed expectations, load audit) people most need.
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def build_report(ds: str, run_id: str) -> dict:
+        from python_tasks.config import Settings
+        from python_tasks.reporting.report import build_report as build
+
+        return {"report_path": str(build(warehouse_dsn(), business_date(ds), Settings.from_env().reports_dir, run_id))}
+
     channel = load_channel_drops()
     wait_for_channel_drops() >> channel
     loaded = [extract_corebank(), channel]
@@ -124,7 +133,7 @@ def crm_daily():
     lists = build_campaign_lists()
     gate = quality_gate()
     exported = export_campaigns()
-    built >> clustered >> lists >> gate >> exported >> run_summary()
+    built >> clustered >> lists >> gate >> exported >> [run_summary(), build_report()]
     # Beside the exports, off their path: the late corrections go into the stored history. A leaf
     # of its own, so a failed fold fails the run (the summary runs whatever happened upstream).
     built >> fold_late_corrections()
