@@ -78,7 +78,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print(f"running crm_daily for {run_date} through Airflow (warehouse: "
           f"{'embedded' if endpoints.embedded else 'CRM_PG_DSN'}) ...", flush=True)
     try:
-        record = run_watch.run_dag(settings, endpoints, run_date, on_event=progress_printer(console))
+        record = run_watch.run_dag(settings, endpoints, run_date, on_event=progress_printer(console),
+                                   on_note=lambda note: console.print(f"  [dim]… {note}[/]"))
     except run_watch.RunFailed as exc:
         r = exc.record
         console.print(f"\n[bold red]crm_daily for {run_date} {r.state}[/] after {r.seconds:.0f}s")
@@ -116,7 +117,7 @@ def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
 
     from python_tasks.cli_views import status
 
-    return status(settings, Console(highlight=False), args.limit)
+    return status(settings, Console(highlight=False, soft_wrap=True), args.limit)
 
 
 def cmd_lists(args: argparse.Namespace, settings: Settings) -> int:
@@ -124,7 +125,7 @@ def cmd_lists(args: argparse.Namespace, settings: Settings) -> int:
 
     from python_tasks.cli_views import lists
 
-    return lists(settings, date.fromisoformat(args.date), Console(highlight=False))
+    return lists(settings, date.fromisoformat(args.date), Console(highlight=False, soft_wrap=True))
 
 
 def cmd_report(args: argparse.Namespace, settings: Settings) -> int:

@@ -12,7 +12,6 @@ from typing import Any
 
 import psycopg
 from rich.console import Console
-from rich.table import Table
 
 from python_tasks import run_watch
 from python_tasks.config import Settings
@@ -68,10 +67,6 @@ def warehouse_by_date(dsn: str, limit: int = 10) -> dict[date, dict[str, Any]]:
                 select as_of_date, count(*) from marts.mart_customer_tier group by 1 order by 1 desc limit %s""",
                                    (limit,)):
             day(d)["built"] = f"{customers:,} customers graded"
-        for d, movements, previous in _fetch(conn, "marts.mart_tier_movements", """
-                select as_of_date, count(*), max(previous_as_of_date) from marts.mart_tier_movements
-                group by 1 order by 1 desc limit %s""", (limit,)):
-            day(d).setdefault("built", f"graded ({movements:,} tier movements since {previous})")
         for d, total, critical, warnings in _fetch(conn, "ops.dq_results", """
                 select as_of_date, count(*), count(*) filter (where not success and severity = 'critical'),
                        count(*) filter (where not success and severity <> 'critical')
@@ -87,6 +82,13 @@ def warehouse_by_date(dsn: str, limit: int = 10) -> dict[date, dict[str, Any]]:
                                 order by exported_at desc limit 1)
                 group by 1 order by 1 desc limit %s""", (limit,)):
             day(d)["exported"] = f"{files} files, {int(rows):,} rows"
+        # Earlier dates than the marts' one: the tier history says who was graded what on each.
+        for d in [d for d in out if "built" not in out[d]]:
+            for (graded,) in _fetch(conn, "marts.mart_customer_tier_history", """
+                    select count(*) from marts.mart_customer_tier_history
+                    where valid_from <= %s and (valid_to is null or valid_to > %s)""", (d, d)):
+                if graded:
+                    day(d)["built"] = f"{graded:,} customers graded (tier history)"
     return dict(sorted(out.items(), reverse=True)[:limit])
 
 
@@ -108,23 +110,26 @@ def _warehouse_dsn(settings: Settings) -> tuple[str | None, str]:
 
 def status(settings: Settings, console: Console, limit: int = 10) -> int:
     dsn, server = _warehouse_dsn(settings)
-    console.print(f"[bold]Warehouse server[/]: {server}", highlight=False)
+    console.print(f"Warehouse server: {server}")
     running = run_watch.run_in_progress(settings)
-    console.print(f"[bold]Run in progress[/]: {running or 'none'}", highlight=False)
+    console.print(f"Run in progress:  {running or 'none'}")
 
-    runs = run_watch.read_runs(settings)
     latest: dict[str, run_watch.RunRecord] = {}
-    for r in runs:
+    for r in run_watch.read_runs(settings):
         latest[r.logical_date] = r
-    table = Table(title="Last run per date (crm run)", title_justify="left")
-    for col in ("date", "state", "finished (UTC)", "took", "failed task / first error", "log"):
-        table.add_column(col)
+    console.print("\n[bold]Last run per date[/] (crm run)")
+    if not latest:
+        console.print("  no runs recorded yet")
     for d in sorted(latest, reverse=True)[:limit]:
         r = latest[d]
-        why = ", ".join(r.failed_tasks) + (f": {r.first_error}" if r.first_error else "") if r.state != "success" else ""
-        table.add_row(d, f"[{_STATE_STYLE.get(r.state, '')}]{r.state}[/]", r.finished_at or "",
-                      f"{r.seconds:.0f}s" if r.seconds is not None else "", why, r.failed_task_log or r.log_path)
-    console.print(table if latest else "No runs recorded yet (crm run).")
+        took = f"{r.seconds:.0f}s" if r.seconds is not None else "?"
+        console.print(f"  {d}  [{_STATE_STYLE.get(r.state, '')}]{r.state:<8}[/] finished {r.finished_at or '-'}"
+                      f"  took {took}  log {r.log_path}")
+        if r.state != "success":
+            if r.failed_tasks:
+                console.print(f"      failed task: {r.failed_tasks[0]}  ({r.failed_task_log or r.log_path})")
+            if r.first_error:
+                console.print(f"      first error: {r.first_error}")
 
     if dsn is None:
         return 1
@@ -133,13 +138,13 @@ def status(settings: Settings, console: Console, limit: int = 10) -> int:
     except psycopg.Error as exc:
         console.print(f"[red]cannot read the warehouse: {exc}[/]")
         return 1
-    table = Table(title="Per business date in the warehouse", title_justify="left")
-    for col in ("date", "loaded", "built", "gated", "exported"):
-        table.add_column(col)
+    console.print("\n[bold]Per business date in the warehouse[/]")
+    if not days:
+        console.print("  no loaded date yet")
     for d, facts in days.items():
-        table.add_row(d.isoformat(), facts.get("loaded", "-"), facts.get("built", "-"), facts.get("gated", "-"),
-                      facts.get("exported", "-"))
-    console.print(table if days else "The warehouse holds no loaded date yet.")
+        console.print(f"  {d.isoformat()}")
+        for stage in ("loaded", "built", "gated", "exported"):
+            console.print(f"    {stage:<9} {facts.get(stage, '-')}")
     return 0
 
 
@@ -168,27 +173,26 @@ def campaign_lists(dsn: str, as_of_date: date) -> dict[str, Any]:
 def lists(settings: Settings, as_of_date: date, console: Console) -> int:
     dsn, server = _warehouse_dsn(settings)
     if dsn is None:
-        console.print(f"warehouse {server}")
+        console.print(f"Warehouse server: {server}")
         return 1
     data = campaign_lists(dsn, as_of_date)
     if not data["members"] and not data["files"]:
         console.print(f"No campaign lists for {as_of_date}: run the date first (crm run --date {as_of_date}).")
         return 1
-    suppressed: dict[str, list[str]] = {}
-    for s in data["suppressed"]:
-        suppressed.setdefault(s["campaign"], []).append(f"{s['reason']} {s['customers']:,}")
-    files: dict[str, list[dict]] = {}
-    for f in data["files"]:
-        files.setdefault(f["campaign"], []).append(f)
-    table = Table(title=f"Campaign lists for {as_of_date}", title_justify="left")
-    for col in ("campaign", "customers", "suppressed (reason count)", "files (rows)"):
-        table.add_column(col, overflow="fold")
-    campaigns = sorted({m["campaign"] for m in data["members"]} | set(files))
     sizes = {m["campaign"]: m["customers"] for m in data["members"]}
+    campaigns = sorted(set(sizes) | {f["campaign"] for f in data["files"]}
+                       | {s["campaign"] for s in data["suppressed"]})
+    console.print(f"[bold]Campaign lists for {as_of_date}[/]")
     for c in campaigns:
-        file_lines = "\n".join(f"{f['path']} ({f['rows']:,})" for f in files.get(c, [])) or "not exported"
-        table.add_row(c, f"{sizes.get(c, 0):,}", "\n".join(suppressed.get(c, [])) or "-", file_lines)
-    console.print(table)
+        console.print(f"  {c:<32} {sizes.get(c, 0):>9,} customers")
+        left_off = [f"{s['reason']} {s['customers']:,}" for s in data["suppressed"] if s["campaign"] == c]
+        if left_off:
+            console.print(f"      left off: {', '.join(left_off)}")
+        files = [f for f in data["files"] if f["campaign"] == c]
+        for f in files:
+            console.print(f"      {f['format']:<8} {f['rows']:>9,} rows  {f['path']}")
+        if not files:
+            console.print("      not exported (the gate did not pass, or the export has not run)")
     return 0
 
 
@@ -200,7 +204,11 @@ def build_dbt_docs(dsn: str, reports_dir: Path) -> Path:
 
     out = reports_dir / "dbt_docs"
     work = out / "target"
-    run_dbt(dsn, ["docs", "generate", "--static"], target_path=work)
+    # Models compile against a business date (their SQL shows it): the latest one the marts hold.
+    with psycopg.connect(dsn, connect_timeout=5) as conn:
+        rows = _fetch(conn, "marts.mart_customer_tier", "select max(as_of_date) from marts.mart_customer_tier")
+    as_of = rows[0][0] if rows and rows[0][0] else date.today()
+    run_dbt(dsn, ["docs", "generate", "--static"], as_of_date=as_of, target_path=work)
     out.mkdir(parents=True, exist_ok=True)
     for name in ("static_index.html", "manifest.json", "catalog.json"):
         if not (work / name).exists():
@@ -209,4 +217,7 @@ def build_dbt_docs(dsn: str, reports_dir: Path) -> Path:
     for name in ("manifest.json", "catalog.json"):
         shutil.copyfile(work / name, out / name)
     shutil.rmtree(work, ignore_errors=True)  # compiled SQL of every model: not a docs site's business
+    from python_tasks.reporting.report_html import write_index
+
+    write_index(reports_dir)
     return out / "index.html"

@@ -32,6 +32,10 @@ from python_tasks.warehouse import Endpoints
 
 log = logging.getLogger(__name__)
 
+# dbt's own progress lines ("12 of 138 OK created sql table model ..."): `dags test` runs the whole
+# build inside one task, minutes long at scale, so its count is reported while it runs.
+_DBT_PROGRESS = re.compile(r"\b(\d+) of (\d+) (OK|PASS|ERROR|FAIL|WARN|SKIP)\b")
+DBT_PROGRESS_EVERY_SECONDS = 15.0
 FINISHED = ("success", "failed", "upstream_failed", "skipped", "removed")
 STOP_GRACE_SECONDS = 15.0
 _ANSI = re.compile(r"\x1b\[[0-9;]*m|\[[0-9;]*m(?=\S)")
@@ -219,6 +223,33 @@ def _seconds(start: str | None, end: str | None) -> float | None:
         return None
 
 
+class _LogFollower:
+    """Reads what the run log gained since the last call; keeps dbt's latest "N of M" count."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.offset = 0
+        self.done: tuple[int, int] | None = None
+        self.reported: tuple[int, int] | None = None
+        self.last_report = 0.0
+
+    def dbt_progress(self, now: float) -> str | None:
+        try:
+            with self.path.open("rb") as fh:
+                fh.seek(self.offset)
+                chunk = fh.read()
+        except OSError:
+            return None
+        cut = chunk.rfind(b"\n") + 1  # whole lines only; the rest is read next time
+        self.offset += cut
+        for m in _DBT_PROGRESS.finditer(chunk[:cut].decode("utf-8", errors="replace")):
+            self.done = (int(m.group(1)), int(m.group(2)))
+        if self.done and self.done != self.reported and now - self.last_report >= DBT_PROGRESS_EVERY_SECONDS:
+            self.reported, self.last_report = self.done, now
+            return f"dbt build: {self.done[0]} of {self.done[1]} nodes done"
+        return None
+
+
 class _Tracker:
     """Turns successive snapshots of task states into events, each reported once."""
 
@@ -302,7 +333,8 @@ def diagnose(record: RunRecord, states: dict) -> None:
 # --- the run ------------------------------------------------------------------------------------
 
 def run_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id: str = "crm_daily",
-            on_event: Callable[[TaskEvent], None] | None = None, poll_seconds: float = 1.0) -> RunRecord:
+            on_event: Callable[[TaskEvent], None] | None = None, poll_seconds: float = 1.0,
+            on_note: Callable[[str], None] | None = None) -> RunRecord:
     """Run ``dag_id`` for ``logical_date`` to the end; raise :class:`RunFailed` naming what failed."""
     from python_tasks.transform.dbt_build import parse_manifest
 
@@ -316,6 +348,7 @@ def run_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id
                        log_path=str(log_path))
     db = metadata_db(settings)
     tracker = _Tracker()
+    follower = _LogFollower(log_path)
     started = time.monotonic()
     with log_path.open("w", encoding="utf-8") as fh:
         proc = subprocess.Popen([_airflow(), "dags", "test", dag_id, logical_date.isoformat()], env=env,
@@ -339,6 +372,9 @@ def run_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id
                 for event in tracker.events(task_states(db, dag_id)):
                     if on_event:
                         on_event(event)
+                note = follower.dbt_progress(time.monotonic())
+                if note and on_note:
+                    on_note(note)
             states = task_states(db, dag_id)
             for event in tracker.events(states):
                 if on_event:

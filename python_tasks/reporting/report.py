@@ -19,5 +19,6 @@ def build_report(dsn: str, as_of_date: date, reports_dir: Path, run_id: str | No
         log.warning("marts.mart_customer_tier holds no rows for %s: the report shows the loads and the gate only",
                     as_of_date)
     path = report_html.write(data, reports_dir)
+    report_html.write_index(reports_dir)
     log.info("report built in %.2fs", time.perf_counter() - started)
     return path

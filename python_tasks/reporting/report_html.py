@@ -307,3 +307,21 @@ def write(data: ReportData, reports_dir: Path) -> Path:
     tmp.replace(out)
     log.info("report for %s written to %s (%.1f MB)", data.as_of_date, out, out.stat().st_size / 1e6)
     return out
+
+
+def write_index(reports_dir: Path) -> Path:
+    """``<reports_dir>/index.html``: every dated report, newest first, with the docs sites beside them."""
+    dates = sorted((p.parent.name for p in reports_dir.glob("*/index.html")
+                    if p.parent.name[:4].isdigit()), reverse=True)
+    items = "".join(f"<li><a href='{_esc(d)}/index.html'>{_esc(d)}</a></li>" for d in dates)
+    links = [("data_docs/index.html", "Data quality docs 数据质量文档 (GX Data Docs)"),
+             ("dbt_docs/index.html", "Warehouse docs 数据仓库文档 (dbt docs: crm docs)")]
+    docs = "".join(f"<li><a href='{h}'>{t}</a></li>" for h, t in links if (reports_dir / h).exists())
+    text = ("<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'><title>CRM reports 客户关系报告</title>"
+            f"<style>{_CSS}</style></head><body><h1>CRM reports 客户关系报告</h1>"
+            f"<h2>Daily reports 日报</h2><ul>{items}</ul><h2>Documentation 文档</h2><ul>{docs}</ul></body></html>")
+    out = reports_dir / "index.html"
+    tmp = out.with_suffix(".html.tmp")
+    tmp.write_text(text, encoding="utf-8")
+    tmp.replace(out)
+    return out

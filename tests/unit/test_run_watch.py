@@ -126,3 +126,15 @@ def test_run_records_survive_a_garbled_line(tmp_path):
     with run_watch.runs_file(settings).open("a") as fh:
         fh.write("{not json\n")
     assert [r.state for r in run_watch.read_runs(settings)] == ["success"]
+
+
+def test_dbt_progress_is_read_from_the_growing_log(tmp_path):
+    log = tmp_path / "run.log"
+    log.write_text("x 1 of 3 START sql table model a\nx 1 of 3 OK created sql table model a\nx 2 of 3 PA")
+    follower = run_watch._LogFollower(log)
+    assert follower.dbt_progress(now=100.0) == "dbt build: 1 of 3 nodes done"
+    with log.open("a") as fh:
+        fh.write("SS test b\n")
+    assert follower.dbt_progress(now=101.0) is None  # not yet: one line per DBT_PROGRESS_EVERY_SECONDS
+    assert follower.dbt_progress(now=200.0) == "dbt build: 2 of 3 nodes done"
+    assert follower.dbt_progress(now=300.0) is None  # nothing new
