@@ -251,3 +251,24 @@ def test_metricflow_answers_as_the_views_do(cli_bank):
                                  "where as_of_date = %s", (RUN_DATE,)).fetchall())
     assert got == want
     assert json.dumps(got)  # printable for the failure message
+
+
+def test_a_failed_run_names_the_task_its_log_and_the_first_error(pg_admin_dsn, tmp_path):
+    from python_tasks.warehouse import Endpoints
+
+    # A warehouse with nothing loaded: dbt's staging models find no source tables.
+    warehouse = create_database(pg_admin_dsn, "cli_fail")
+    settings = Settings.from_env({"CRM_HOME": str(tmp_path), "CRM_PG_DSN": warehouse})
+    endpoints = Endpoints(warehouse_dsn=warehouse, source_dsn=warehouse, embedded=False)
+    try:
+        with pytest.raises(run_watch.RunFailed) as failed:
+            run_watch.run_dag(settings, endpoints, RUN_DATE, "crm_rebuild_marts")
+    finally:
+        drop_database(pg_admin_dsn, warehouse)
+    record = failed.value.record
+    assert record.state == "failed" and record.failed_tasks[0].startswith("dbt.")
+    assert "Error in model stg_" in record.first_error and "does not exist" in record.first_error
+    task_log = Path(record.failed_task_log)
+    assert task_log.exists() and f"starting task_id={record.failed_tasks[0]}" in task_log.read_text()
+    assert run_watch.read_runs(settings)[-1].failed_tasks == record.failed_tasks
+    assert record.failed_tasks[0] in str(failed.value) and record.first_error in str(failed.value)
