@@ -249,55 +249,62 @@ def _loads(conn: psycopg.Connection, d: date, run_id: str | None) -> list[dict[s
             for r in rows]
 
 
-# Score columns a churn or propensity model may publish, in order of preference.
-_SCORE_COLUMNS = ("score", "churn_probability", "probability", "churn_score", "propensity")
-
-
 def _models(conn: psycopg.Connection, d: date) -> dict[str, Any] | None:
-    """Score distributions per tier and the registry's validation figures, when models exist."""
+    """Churn score distributions per tier, and each model's validation figures beside its baselines.
+
+    Read from ``ml.customer_scores`` and ``ml.model_registry`` when the predictions have run.
+    """
     out: dict[str, Any] = {}
-    if _exists(conn, "ml.customer_scores"):
-        cols = _columns(conn, "ml.customer_scores")
-        score = next((c for c in _SCORE_COLUMNS if c in cols), None)
-        if score and {"as_of_date", "customer_id"} <= cols:
-            model_col = "model_name" if "model_name" in cols else ("model_id" if "model_id" in cols else None)
-            model_expr = model_col if model_col else "'model'"
-            rows = conn.execute(
-                f"""
-                select {model_expr}::text, t.tier_code, t.tier_rank, width_bucket(s.{score}::float8, 0, 1, 10) as bucket,
-                       count(*)
-                from ml.customer_scores s
-                join marts.mart_customer_tier t on t.as_of_date = s.as_of_date and t.customer_id = s.customer_id
-                where s.as_of_date = %s
-                group by 1, 2, 3, 4 order by 1, 3, 4
-                """,
-                (d,),
-            ).fetchall()
-            out["score_column"] = score
-            out["distribution"] = [
-                {"model": r[0], "tier": r[1], "bucket": min(int(r[3]), 10), "customers": r[4]} for r in rows
-            ]
-    if _exists(conn, "ml.model_registry"):
-        cols = _columns(conn, "ml.model_registry")
-        order = "trained_at" if "trained_at" in cols else ("registered_at" if "registered_at" in cols else None)
+    if _exists(conn, "ml.customer_scores") and {"churn_probability", "score_source"} <= _columns(conn, "ml.customer_scores"):
         rows = conn.execute(
-            f"select to_jsonb(r) from ml.model_registry r {'order by ' + order + ' desc' if order else ''} limit 10"
+            """
+            select s.score_source, t.tier_code, t.tier_rank,
+                   least(width_bucket(s.churn_probability, 0, 1, 10), 10) as bucket, count(*)
+            from ml.customer_scores s
+            join marts.mart_customer_tier t on t.as_of_date = s.as_of_date and t.customer_id = s.customer_id
+            where s.as_of_date = %s and s.churn_probability is not null
+            group by 1, 2, 3, 4 order by 1, 3, 4
+            """,
+            (d,),
         ).fetchall()
-        out["registry"] = [_flat_metrics(r[0]) for r in rows]
+        if rows:
+            out["score_column"] = "churn_probability"
+            out["distribution"] = [
+                {"model": f"churn ({r[0]})", "tier": r[1], "bucket": int(r[3]), "customers": r[4]} for r in rows
+            ]
+    if _exists(conn, "ml.model_registry") and {"model_name", "version", "metrics"} <= _columns(conn, "ml.model_registry"):
+        # The latest version of each model; the model's bytes and feature list stay in the table.
+        rows = conn.execute(
+            """
+            select distinct on (model_name) model_name, version, trained_as_of, validation_date, training_rows,
+                   metrics
+            from ml.model_registry
+            where trained_as_of <= %s
+            order by model_name, version desc
+            """,
+            (d,),
+        ).fetchall()
+        out["registry"] = [
+            {"model": r[0], "version": r[1], "trained_as_of": r[2].isoformat(), "validated_on": r[3].isoformat(),
+             "training_rows": r[4], "figures": _figures(r[5])}
+            for r in rows
+        ]
     return out or None
 
 
-def _flat_metrics(row: dict[str, Any]) -> dict[str, Any]:
-    """A registry row for display: scalars kept, a metrics JSON object spread into its figures."""
-    flat: dict[str, Any] = {}
-    for key, value in row.items():
+def _figures(metrics: dict[str, Any]) -> dict[str, Any]:
+    """Validation figures: ``{"model": {...}, "<baseline>": {...}, "validation_rows": n}`` kept as
+    one row per scorer (the model and each baseline) and the scalars under ``"validation"``."""
+    scorers: dict[str, dict[str, Any]] = {}
+    scalars: dict[str, Any] = {}
+    for key, value in (metrics or {}).items():
         if isinstance(value, dict):
-            for k, v in value.items():
-                if isinstance(v, (int, float, str)) or v is None:
-                    flat[f"{key}.{k}"] = v
-        elif isinstance(value, (int, float, str, bool)) or value is None:
-            flat[key] = value
-    return flat
+            scorers[key] = {k: v for k, v in value.items() if isinstance(v, (int, float, str)) or v is None}
+        elif isinstance(value, (int, float, str)):
+            scalars[key] = value
+    if scalars:
+        scorers = {"validation": scalars, **scorers}
+    return scorers
 
 
 def collect(dsn: str, as_of_date: date, run_id: str | None = None) -> ReportData:

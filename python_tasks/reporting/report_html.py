@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import html
 import logging
+import re
 from pathlib import Path
 from typing import Any
 
@@ -265,12 +266,22 @@ def _model_section(data: ReportData, charts: _Charts) -> str:
                         y=[counts.get(b, 0) for b in range(1, 11)], marker_color=TIER_COLOURS.get(tier))
         fig.update_layout(title=f"{model}: score distribution per tier 各层级评分分布", barmode="group",
                           xaxis={"title": f"{m.get('score_column')} 评分"}, yaxis={"title": "Customers 客户数"})
-        out += charts.div(fig, f"scores-{model}")
-    registry = m.get("registry") or []
-    if registry:
-        headers = list(dict.fromkeys(k for r in registry for k in r))
-        out += "<h3>Validation 验证</h3>" + _table(headers, [[r.get(h, "") for h in headers] for r in registry])
+        out += charts.div(fig, "scores-" + re.sub(r"[^a-z0-9]+", "-", model.lower()).strip("-"))
+    for entry in m.get("registry") or []:
+        scorers = entry["figures"]
+        headers = list(dict.fromkeys(k for figures in scorers.values() for k in figures))
+        rows = [[name] + [_fmt(figures.get(h)) for h in headers] for name, figures in scorers.items()]
+        out += (f"<h3>{_esc(entry['model'])} v{_esc(entry['version'])}: validated on {_esc(entry['validated_on'])} "
+                f"(trained as of {_esc(entry['trained_as_of'])}, {_int(entry['training_rows'])} rows) "
+                f"验证结果 — model beside its baselines 模型与基线对比</h3>")
+        out += _table(["Scorer 评分方法"] + headers, rows, set(range(1, len(headers) + 1)))
     return out
+
+
+def _fmt(value: Any) -> str:
+    if isinstance(value, float):
+        return f"{value:,.4f}" if abs(value) < 1000 else f"{value:,.0f}"
+    return "" if value is None else str(value)
 
 
 def render(data: ReportData, docs_href: str | None = None) -> str:
