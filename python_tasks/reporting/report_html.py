@@ -22,6 +22,7 @@ TIER_COLOURS = {"gold": "#c9a227", "profit": "#2e7d32", "potential": "#1565c0", 
 
 MOVEMENT_LABELS = {"upgrade": "Upgrade 升级", "downgrade": "Downgrade 降级", "entry": "Entry 新进",
                    "exit": "Exit 退出"}
+MOVEMENT_COLOURS = {"upgrade": "#2e7d32", "entry": "#26a69a", "downgrade": "#ef6c00", "exit": "#c62828"}
 
 _CSS = """
 body{font-family:system-ui,-apple-system,"Segoe UI","Noto Sans CJK SC","Microsoft YaHei",sans-serif;
@@ -143,7 +144,8 @@ def _movement_section(data: ReportData, charts: _Charts) -> str:
                 key = f["from_tier"] if movement == "exit" else f["to_tier"]
                 per_tier[key] = per_tier.get(key, 0) + f["customers"]
         sign = -1 if movement in ("downgrade", "exit") else 1
-        fig.add_bar(name=label, x=list(per_tier), y=[sign * v for v in per_tier.values()])
+        fig.add_bar(name=label, x=list(per_tier), y=[sign * v for v in per_tier.values()],
+                    marker_color=MOVEMENT_COLOURS[movement])
     fig.update_layout(title=f"Tier movements since {data.movements['previous_as_of_date']} "
                             f"自上一构建日以来的层级变动", barmode="relative",
                       xaxis={"title": "Tier (to; from for exits) 层级"},
@@ -183,8 +185,9 @@ def _cluster_section(data: ReportData, charts: _Charts) -> str:
         cols = _zscores([[float(p[key] or 0) for p in profiles] for key, _ in _PROFILE_FEATURES])
         z = [[cols[j][i] for j in range(len(cols))] for i in range(len(profiles))]
         note = "Profile figures standardised across clusters 各群画像指标标准化"
-    fig = go.Figure(go.Heatmap(z=z, x=xlabels, y=ylabels, colorscale="RdBu", reversescale=True, zmid=0,
-                               colorbar={"title": "z"}))
+    # Beyond 3 standard deviations one outlying cluster would wash out every other cell.
+    fig = go.Figure(go.Heatmap(z=z, x=xlabels, y=ylabels, colorscale="RdBu", reversescale=True, zmid=0, zmin=-3,
+                               zmax=3, colorbar={"title": "z"}))
     fig.update_layout(title="Cluster profiles 客群画像 (standardised 标准化)", height=max(360, 60 * len(profiles)),
                       yaxis={"autorange": "reversed"})
     rows = [[p["cluster_id"], p["label"], p["offer"], _int(p["customers"]), f"{p['share']:.1%}",
