@@ -133,6 +133,15 @@ def crm_daily():
         report.log_and_check(summary)  # the summary is the last task: it must fail an incomplete run
         return {"summary_path": str(path)}
 
+    # Beside the summary, not after it: the summary fails an incomplete run, and a failed run is
+    # the one whose report (gate verdict, failed expectations, load audit) people most need.
+    @task(trigger_rule=TriggerRule.ALL_DONE)
+    def build_report(run_id: str) -> dict:
+        from python_tasks.config import Settings
+        from python_tasks.reporting.report import build_report as build
+
+        return {"report_path": str(build(warehouse_dsn(), business_date(), Settings.from_env().reports_dir, run_id))}
+
     checked = check_build_date()
     channel = load_channel_drops()
     checked >> wait_for_channel_drops() >> channel
@@ -145,7 +154,7 @@ def crm_daily():
     lists = build_campaign_lists()
     gate = quality_gate()
     exported = export_campaigns()
-    built >> clustered >> score_customers() >> lists >> gate >> exported >> run_summary()
+    built >> clustered >> score_customers() >> lists >> gate >> exported >> [run_summary(), build_report()]
     # Erased customers' data out of raw, the lists and the files already written, before new lists.
     built >> apply_erasures() >> lists
 

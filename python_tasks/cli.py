@@ -63,7 +63,10 @@ def _latest_generated_date(source_dsn: str) -> date | None:
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
-    from python_tasks.orchestration import test_dag
+    from rich.console import Console
+
+    from python_tasks import run_watch
+    from python_tasks.cli_views import progress_printer
     from python_tasks.reporting import run_summary
 
     endpoints = _endpoints(settings)
@@ -71,13 +74,30 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
         run_date = date.fromisoformat(args.date)
     else:
         run_date = _latest_generated_date(endpoints.source_dsn) or (date.today() - timedelta(days=1))
+    console = Console(highlight=False, soft_wrap=True)  # a path or an error line stays on one line
     print(f"running crm_daily for {run_date} through Airflow (warehouse: "
           f"{'embedded' if endpoints.embedded else 'CRM_PG_DSN'}) ...", flush=True)
-    result = test_dag(settings, endpoints, run_date)
+    try:
+        record = run_watch.run_dag(settings, endpoints, run_date, on_event=progress_printer(console),
+                                   on_note=lambda note: console.print(f"  [dim]… {note}[/]"))
+    except run_watch.RunFailed as exc:
+        r = exc.record
+        console.print(f"\n[bold red]crm_daily for {run_date} {r.state}[/] after {r.seconds:.0f}s")
+        if r.failed_tasks:
+            console.print(f"  failed task: [bold]{r.failed_tasks[0]}[/]"
+                          + (f" (also: {', '.join(r.failed_tasks[1:])})" if r.failed_tasks[1:] else ""))
+        console.print(f"  first error: {r.first_error or 'none found in the log'}")
+        console.print(f"  task log:    {r.failed_task_log or '-'}")
+        console.print(f"  run log:     {r.log_path}")
+        report = settings.reports_dir / run_date.isoformat() / "index.html"
+        if report.exists():
+            console.print(f"  report:      {report}")
+        return 1
     summary_path = settings.reports_dir / run_date.isoformat() / "run_summary.json"
     summary = json.loads(summary_path.read_text(encoding="utf-8"))
     print(run_summary.render(summary))
-    print(f"\nDAG run took {result.seconds:.1f}s; Airflow log: {result.log_path}; summary: {summary_path}")
+    print(f"\nDAG run took {record.seconds:.1f}s; Airflow log: {record.log_path}; summary: {summary_path}")
+    print(f"Report: {settings.reports_dir / run_date.isoformat() / 'index.html'}")
     return 0
 
 
@@ -92,7 +112,9 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     print(f"loaded the channel drops of {history} earlier dates "
           f"({time.perf_counter() - started:.1f}s since start)")
     args.date = None
-    cmd_run(args, settings)
+    status = cmd_run(args, settings)
+    if status:
+        return status
     print(f"demo finished in {time.perf_counter() - started:.1f}s")
     return 0
 
@@ -112,6 +134,9 @@ def cmd_airflow(args: argparse.Namespace, settings: Settings) -> int:
         print(f"stopped: {', '.join(stopped)}" if stopped else "not running")
     else:
         print(json.dumps(airflow_service.status(settings), indent=2))
+    return 0
+
+
 def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
     from python_tasks.predictions.run import train_models
 
@@ -122,6 +147,39 @@ def cmd_train(args: argparse.Namespace, settings: Settings) -> int:
         return 1
     result = train_models(endpoints.warehouse_dsn, run_date)
     print(json.dumps(result, indent=2, default=str))
+    return 0
+
+
+
+def cmd_status(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from python_tasks.cli_views import status
+
+    return status(settings, Console(highlight=False, soft_wrap=True), args.limit)
+
+
+def cmd_lists(args: argparse.Namespace, settings: Settings) -> int:
+    from rich.console import Console
+
+    from python_tasks.cli_views import lists
+
+    return lists(settings, date.fromisoformat(args.date), Console(highlight=False, soft_wrap=True))
+
+
+def cmd_report(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.reporting.report import build_report
+
+    endpoints = _endpoints(settings)
+    print(f"report: {build_report(endpoints.warehouse_dsn, date.fromisoformat(args.date), settings.reports_dir)}")
+    return 0
+
+
+def cmd_docs(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.cli_views import build_dbt_docs
+
+    endpoints = _endpoints(settings)
+    print(f"dbt docs: {build_dbt_docs(endpoints.warehouse_dsn, settings.reports_dir)}")
     return 0
 
 
@@ -158,6 +216,21 @@ def build_parser() -> argparse.ArgumentParser:
     train = sub.add_parser("train", help="train and register the churn, value and next-best-product models")
     train.add_argument("--date", help="train on the feature history up to this date (default: the latest generated)")
     train.set_defaults(func=cmd_train)
+
+    st = sub.add_parser("status", help="the server, the last runs, and per date what was loaded, built, gated, exported")
+    st.add_argument("--limit", type=int, default=10, help="dates to show")
+    st.set_defaults(func=cmd_status)
+
+    ls = sub.add_parser("lists", help="the campaign lists of a date: sizes, suppressions, files")
+    ls.add_argument("--date", required=True, help="business date")
+    ls.set_defaults(func=cmd_lists)
+
+    rep = sub.add_parser("report", help="(re)build the HTML report of a built date")
+    rep.add_argument("--date", required=True, help="business date")
+    rep.set_defaults(func=cmd_report)
+
+    docs = sub.add_parser("docs", help="build the static dbt docs site into <CRM_HOME>/reports/dbt_docs/")
+    docs.set_defaults(func=cmd_docs)
 
     demo = sub.add_parser("demo", help="generate a synthetic bank, then run crm_daily for its latest date")
     scale(demo)

@@ -100,7 +100,13 @@ def fresh_metadata_db(env: dict[str, str]) -> None:
         if proc.returncode != 0:
             raise DagRunFailed(f"`airflow db migrate` failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
         os.replace(f"{template}.tmp", template)
-    shutil.copyfile(template, db)
+    # A write-ahead log left beside the old file (a killed run, or a reader that closed last)
+    # would be replayed into the new one: "database disk image is malformed".
+    for suffix in ("-wal", "-shm", "-journal"):
+        Path(f"{db}{suffix}").unlink(missing_ok=True)
+    tmp = db.with_name(f"{db.name}.tmp")
+    shutil.copyfile(template, tmp)
+    os.replace(tmp, db)
 
 
 @contextmanager

@@ -75,6 +75,12 @@ def _ensure_schema(conn) -> None:
     conn.execute(files("python_tasks.predictions").joinpath("schema.sql").read_text())
 
 
+def ensure_exports_schema(dsn: str) -> None:
+    """Create the list and suppression tables (idempotent): dbt's campaign-list views read them."""
+    with connect(dsn) as conn:
+        _ensure_schema(conn)
+
+
 def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign] | None = None) -> dict[str, int]:
     """Replace the lists of ``as_of_date`` (idempotent). Returns members per campaign."""
     campaigns = campaigns if campaigns is not None else load_catalog()

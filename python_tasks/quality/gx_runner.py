@@ -240,6 +240,9 @@ def _build_docs(context: EphemeralDataContext, docs_dir: Path) -> str | None:
     """Build the Data Docs site; docs are a convenience, so failure here is logged, not raised."""
     try:
         context.build_data_docs(site_names=[DOCS_SITE_NAME])
+        from python_tasks.reporting.data_docs_offline import make_offline
+
+        make_offline(Path(docs_dir))  # the templates load their assets from CDNs; banks are offline
     except Exception:  # noqa: BLE001 - the verdict is already made; docs must not change it
         log.warning("building Data Docs in %s failed; continuing without", docs_dir, exc_info=True)
         return None

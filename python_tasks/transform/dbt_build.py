@@ -130,5 +130,7 @@ def ensure_dbt_schemas(dsn: str, manifest: Path) -> list[str]:
 def prepare_warehouse(dsn: str, manifest: Path) -> dict[str, list[str]]:
     """What the dbt tasks need before any of them runs: the roles dbt grants to, the schemas."""
     from python_tasks.access import ensure_roles
+    from python_tasks.exports.audience import ensure_exports_schema
 
+    ensure_exports_schema(dsn)  # the campaign-list views (staging/campaign) read its tables
     return {"roles_created": ensure_roles(dsn), "schemas": ensure_dbt_schemas(dsn, manifest)}
