@@ -5,7 +5,6 @@ import os
 
 from airflow.sdk import TriggerRule, dag, task
 
-from crm_dbt import DBT_MANIFEST, dbt_task_group
 from crm_common import (
     CAMPAIGN_FILES,
     CLUSTERS,
@@ -18,6 +17,7 @@ from crm_common import (
     business_date,
     warehouse_dsn,
 )
+from crm_dbt import DBT_MANIFEST, dbt_task_group
 
 
 @dag(
@@ -86,8 +86,7 @@ def crm_daily():
 
     @task
     def quality_gate(ds: str, run_id: str) -> dict:
-        from python_tasks.config import Settings
-        from python_tasks.config import EXPECTATIONS_DIR
+        from python_tasks.config import EXPECTATIONS_DIR, Settings
         from python_tasks.quality import enforce, run_quality_gate
 
         settings = Settings.from_env()

@@ -77,7 +77,8 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                 + """
                 insert into exports.campaign_members
                     (as_of_date, campaign_code, customer_id, full_name, mobile, channel, tier_code, cluster_id, reason)
-                select as_of_date, %(code)s::text, customer_id, full_name, mobile, preferred_channel, tier_code, cluster_id,
+                select as_of_date, %(code)s::text, customer_id, full_name, mobile, preferred_channel, tier_code,
+                       cluster_id,
                        concat_ws('; ', %(reason)s::text,
                                  case when %(use_offer)s::boolean then 'offer: ' || standard_offer end,
                                  reason_codes)

@@ -34,10 +34,11 @@ import hashlib
 import logging
 import queue
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Callable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import psycopg
@@ -51,7 +52,7 @@ from python_tasks.ingest.bootstrap import ensure_ops_schema
 from python_tasks.ingest.csv_format import FileFormat, read_format
 from python_tasks.ingest.feeds import FEEDS, Feed
 from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines
-from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
+from python_tasks.ingest.precheck import Prechecker, PrecheckPlan
 from python_tasks.ingest.raw_batches import Staging, raw_table_name
 
 log = logging.getLogger(__name__)

@@ -59,10 +59,11 @@ final as (
     select * from graded
     {% if is_incremental() %}
     -- Whoever still has a version in force keeps it: the pre-hook closed every changed one.
-    where not exists (
-        select 1 from {{ this }} as history
-        where history.customer_id = graded.customer_id and history.valid_to is null
-    )
+    where
+        not exists (
+            select 1 as in_force from {{ this }} as history
+            where history.customer_id = graded.customer_id and history.valid_to is null
+        )
     {% endif %}
 )
 

@@ -35,7 +35,11 @@ rm_interactions as (
 ),
 
 gold as (
-    select customer_id, coalesce(person_id, customer_id) as person_id, city, aum_cny
+    select
+        customer_id,
+        coalesce(person_id, customer_id) as person_id,
+        city,
+        aum_cny
     from tier_rules
     where tier_code = 'gold'
 ),
@@ -47,7 +51,7 @@ gold_people as (
         gold.city,
         sum(gold.aum_cny) over (partition by gold.person_id) as person_aum_cny
     from gold
-    order by gold.person_id, gold.aum_cny desc, gold.customer_id
+    order by gold.person_id asc, gold.aum_cny desc, gold.customer_id asc
 ),
 
 last_rm as (
@@ -57,7 +61,7 @@ last_rm as (
     from rm_interactions
     inner join roster on rm_interactions.rm_id = roster.rm_id
     inner join gold on rm_interactions.customer_id = gold.customer_id
-    order by gold.person_id, rm_interactions.interaction_ts desc, rm_interactions.interaction_id desc
+    order by gold.person_id asc, rm_interactions.interaction_ts desc, rm_interactions.interaction_id desc
 ),
 
 previous as (
@@ -68,11 +72,17 @@ previous as (
         book.relationship_manager_id
     from {{ this }} as book
     inner join gold on book.customer_id = gold.customer_id
-    where book.as_of_date = (select max(as_of_date) from {{ this }} where as_of_date < {{ as_of_date() }})
-      and book.relationship_manager_id in (select rm_id from roster)
+    where
+        book.as_of_date = (
+            select max(earlier.as_of_date) as previous_as_of_date from {{ this }} as earlier
+            where earlier.as_of_date < {{ as_of_date() }}
+        )
+        and book.relationship_manager_id in (select roster.rm_id from roster)
     order by gold.person_id, book.customer_id
     {% else %}
-    select null::text as person_id, null::text as relationship_manager_id
+    select
+        null::text as person_id,
+        null::text as relationship_manager_id
     where false
     {% endif %}
 ),
@@ -104,19 +114,23 @@ to_place as (
     select
         person_id,
         pool,
-        row_number() over (partition by pool order by aum_cny desc, person_id) as place_rank
+        row_number() over (partition by pool order by aum_cny desc, person_id asc) as place_rank
     from (
         select
             gold_people.person_id,
             gold_people.person_aum_cny as aum_cny,
             case when gold_people.city in (select city from roster) then gold_people.city else '*' end as pool
         from gold_people
-        where gold_people.person_id not in (select person_id from kept)
+        where gold_people.person_id not in (select kept.person_id from kept)
     ) as unplaced
 ),
 
 pool_sizes as (
-    select pool, count(*) as customers from to_place group by pool
+    select
+        pool,
+        count(*) as customers
+    from to_place
+    group by pool
 ),
 
 slots as (
@@ -131,7 +145,7 @@ slots as (
         ) as slot_rank
     from pool_sizes
     inner join rm_load on pool_sizes.pool in (rm_load.city, '*')
-    cross join lateral generate_series(1, pool_sizes.customers) as slot(k)
+    cross join lateral generate_series(1, pool_sizes.customers) as slot (k)
 ),
 
 placed as (

@@ -10,12 +10,18 @@ final as (
     select
         as_of_date,
         customer_id,
-        case when full_name is not null
-             then left(full_name, 1) || repeat('*', greatest(char_length(full_name) - 1, 1)) end as full_name_masked,
-        case when mobile is not null
-             then left(mobile, 3) || '****' || right(mobile, 4) end as mobile_masked,
-        case when email is not null
-             then left(email, 1) || '***' || substring(email from position('@' in email)) end as email_masked,
+        case
+            when full_name is not null
+                then left(full_name, 1) || repeat('*', greatest(char_length(full_name) - 1, 1))
+        end as full_name_masked,
+        case
+            when mobile is not null
+                then left(mobile, 3) || '****' || right(mobile, 4)
+        end as mobile_masked,
+        case
+            when email is not null
+                then left(email, 1) || '***' || substring(email from position('@' in email))
+        end as email_masked,
         preferred_channel,
         is_contactable,
         suppression_reason

@@ -32,14 +32,16 @@ keyed as (
         {{ person_key('customers') }} as person_key
     from customers
     {% if is_incremental() %}
-    where {{ person_key('customers') }} in (select person_key from crm_dim_customer_person_keys)
+    where {{ person_key('customers') }} in (select changed.person_key from crm_dim_customer_person_keys as changed)
     {% endif %}
 ),
 
 shared_keys as (
     -- Persons with more than one number (about 1 in 100): only they need the survivorship rules;
     -- every other number is its own golden record, taken as it is without aggregating.
-    select person_key from keyed group by person_key having count(*) > 1
+    select person_key from keyed
+    group by person_key
+    having count(*) > 1
 ),
 
 shared as (
@@ -80,12 +82,18 @@ person_profile as (
 person_contact as (
     select
         shared.person_key,
-        (array_agg(contacts.mobile order by contacts.updated_at desc, contacts.customer_id desc)
-            filter (where contacts.mobile is not null))[1] as mobile,
-        (array_agg(contacts.email order by contacts.updated_at desc, contacts.customer_id desc)
-            filter (where contacts.email is not null))[1] as email,
-        (array_agg(contacts.address order by contacts.updated_at desc, contacts.customer_id desc)
-            filter (where contacts.address is not null))[1] as address,
+        (
+            array_agg(contacts.mobile order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.mobile is not null)
+        )[1] as mobile,
+        (
+            array_agg(contacts.email order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.email is not null)
+        )[1] as email,
+        (
+            array_agg(contacts.address order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.address is not null)
+        )[1] as address,
         -- The channel of the most recently changed contact record.
         (array_agg(contacts.preferred_channel order by contacts.updated_at desc, contacts.customer_id desc))[1]
             as preferred_channel,
@@ -124,23 +132,26 @@ persons as (
     -- ... and every other number as it is: the same rules applied to one record.
     select
         keyed.person_key,
-        keyed.customer_id,
-        1,
-        keyed.onboarded_on,
-        keyed.customer_status = 'active',
+        keyed.customer_id as primary_customer_id,
+        1 as person_customer_count,
+        keyed.onboarded_on as person_first_onboarded_on,
+        keyed.customer_status = 'active' as person_is_active,
         keyed.full_name,
         keyed.gender,
         keyed.birth_date,
         keyed.city,
         keyed.occupation,
-        case when not keyed.is_erased then contacts.mobile end,
-        case when not keyed.is_erased then contacts.email end,
-        case when not keyed.is_erased then contacts.address end,
-        case when not keyed.is_erased then contacts.preferred_channel end,
-        case when not keyed.is_erased then contacts.do_not_contact end
+        case when not keyed.is_erased then contacts.mobile end as mobile,
+        case when not keyed.is_erased then contacts.email end as email,
+        case when not keyed.is_erased then contacts.address end as address,
+        case when not keyed.is_erased then contacts.preferred_channel end as preferred_channel,
+        case when not keyed.is_erased then contacts.do_not_contact end as do_not_contact
     from keyed
     left join contacts on keyed.customer_id = contacts.customer_id
-    where not exists (select 1 from shared_keys where shared_keys.person_key = keyed.person_key)
+    where not exists (
+        select 1 as shared from shared_keys
+        where shared_keys.person_key = keyed.person_key
+    )
 ),
 
 final as (

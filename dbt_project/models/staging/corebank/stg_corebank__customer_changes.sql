@@ -9,5 +9,5 @@
 -- thread pool ahead of int_customer_days and start before it (1.7 s at 1M customers; replayed,
 -- the day 1.7 s shorter and the full build no longer: docs/BENCHMARKS.md, session 20).
 -- depends_on: {{ ref('int_customer_balance_day') }}
-select * from {{ ref('stg_corebank__customers') }}
+select * from {{ ref('stg_corebank__customers') }}  -- noqa: AM04
 {{ since_last_snapshot('snap_customer_profile') }}
