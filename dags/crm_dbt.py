@@ -59,7 +59,7 @@ def dbt_task_group(after: BaseOperator | XComArg, group_id: str = "dbt") -> DbtT
     """The dbt build as tasks, after ``after`` (the task that prepares the warehouse)."""
     if not DBT_MANIFEST.exists():
         raise FileNotFoundError(
-            f"dbt manifest not found at {DBT_MANIFEST}: run `crm dbt-parse` (or `dbt parse` in dbt_project/)"
+            f"dbt manifest not found at {DBT_MANIFEST}: run `crm dbt-parse` (`crm run` does it first)"
         )
     group = DbtTaskGroup(
         group_id=group_id,

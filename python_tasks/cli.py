@@ -81,6 +81,13 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_dbt_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.transform.dbt_build import parse_manifest
+
+    print(f"wrote {parse_manifest(_endpoints(settings).warehouse_dsn)}")
+    return 0
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     cmd_generate(args, settings)
@@ -112,6 +119,9 @@ def build_parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="run crm_daily for one business date through Airflow")
     run.add_argument("--date", help="business date (default: the latest generated date)")
     run.set_defaults(func=cmd_run)
+
+    parse = sub.add_parser("dbt-parse", help="write the dbt manifest the DAGs render their dbt tasks from")
+    parse.set_defaults(func=cmd_dbt_parse)
 
     demo = sub.add_parser("demo", help="generate a synthetic bank, then run crm_daily for its latest date")
     scale(demo)

@@ -4,7 +4,7 @@
 -- and the index refuses a second row of a customer where a unique test read the table again.
 -- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that this side
 -- work runs beside int_customer_days instead of taking a thread from the facts and the
--- transaction days ahead of it (docs/BENCHMARKS.md, session 19).
+-- transaction days ahead of it.
 -- depends_on: {{ ref('int_customer_txn_days') }}
 {{ config(indexes=[{'columns': ['customer_id'], 'unique': true}]) }}
 with customers as (

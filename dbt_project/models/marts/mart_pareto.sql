@@ -1,8 +1,7 @@
 -- Cumulative profit by customer rank: how few customers bring how much profit.
 -- Scheduling, not lineage: off the path to the tiers, this mart waits for the RM book, so that
 -- the thread the tier rules free goes to the RM book (then the tier and its history), not to
--- this mart, which dbt would start first as it turned ready earlier (docs/BENCHMARKS.md,
--- session 18).
+-- this mart, which dbt would start first as it turned ready earlier.
 -- depends_on: {{ ref('mart_rm_book') }}
 with customer_value as (
     select * from {{ ref('int_customer_value') }}

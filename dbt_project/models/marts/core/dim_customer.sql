@@ -5,7 +5,7 @@
 -- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that dbt, which
 -- starts what is ready first and the shallowest of what turns ready together, starts
 -- int_customer_days (the longest node of the daily build) before this side work, which then runs
--- beside it rather than before it (docs/BENCHMARKS.md, session 18).
+-- beside it rather than before it.
 -- depends_on: {{ ref('int_customer_txn_days') }}
 {{
     config(

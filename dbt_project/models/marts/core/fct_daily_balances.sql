@@ -10,10 +10,10 @@
 -- starts fct_transactions on one thread and the small staging nodes and their tests on the other
 -- before this load, so that the transaction days, which int_customer_days waits for, start as
 -- soon as fct_transactions is tested; these balances, needed only by int_customer_days, are
--- still ready before them. Only with the other hints of session 19 (the large staging tables
--- after fct_transactions, the side work after the transaction days): alone it queues the
--- transaction days behind that side work. Replayed at 1M (bench/dbt_schedule_replay.py): the
--- daily build 3.0 s shorter, a full build 3.8 s longer (docs/BENCHMARKS.md, session 19).
+-- still ready before them. It works with the other hints (the large staging tables after
+-- fct_transactions, the side work after the transaction days): alone it queues the transaction
+-- days behind that side work. Replayed at 1M (bench/dbt_schedule_replay.py): the daily build
+-- 3.0 s shorter, a full build 3.8 s longer.
 -- depends_on: {{ ref('value_model_parameters') }}
 {{
     config(

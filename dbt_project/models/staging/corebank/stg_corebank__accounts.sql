@@ -2,7 +2,7 @@
 -- Scheduling, not lineage: ready only once fct_transactions is built. A full build copies
 -- millions of versions here (10.8 s for the accounts at 1M) and fct_daily_balances, the full
 -- build's longest chain, waits for the seeds queued behind this: then it runs on the thread
--- fct_transactions frees instead (docs/BENCHMARKS.md, session 19).
+-- fct_transactions frees instead.
 -- depends_on: {{ ref('fct_transactions') }}
 {{
     config(

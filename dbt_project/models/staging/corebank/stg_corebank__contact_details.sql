@@ -3,8 +3,8 @@
 -- the key, not the contact data.
 -- Scheduling, not lineage: ready only once int_customer_txn_days is built, so that this side
 -- work runs beside int_customer_days instead of taking a thread from the facts and the
--- transaction days ahead of it (docs/BENCHMARKS.md, session 19). A run whose transactions fail
--- their tests now leaves this for the re-run, as it leaves every customer-day and mart.
+-- transaction days ahead of it. A run whose transactions fail
+-- their tests leaves this for the re-run, as it leaves every customer-day and mart.
 -- depends_on: {{ ref('int_customer_txn_days') }}
 {{
     config(

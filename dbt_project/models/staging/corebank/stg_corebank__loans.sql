@@ -1,9 +1,9 @@
--- Current version of each loan (incremental: macros/current_versions.sql). A view here
--- re-ranked every raw version on each read: its key test took 0.4 s of the 1M next day.
+-- Current version of each loan (incremental: macros/current_versions.sql). Not a view: a view
+-- re-ranks every raw version on each read (its key test alone: 0.4 s of a 1M next day).
 -- Scheduling, not lineage: ready only once fct_transactions is built. A full build copies
 -- millions of versions here (10.8 s for the accounts at 1M) and fct_daily_balances, the full
 -- build's longest chain, waits for the seeds queued behind this: then it runs on the thread
--- fct_transactions frees instead (docs/BENCHMARKS.md, session 19).
+-- fct_transactions frees instead.
 -- depends_on: {{ ref('fct_transactions') }}
 {{
     config(
