@@ -45,13 +45,3 @@ def test_a_missing_manifest_says_how_to_make_one(fresh_db: str, tmp_path: Path) 
     with pytest.raises(FileNotFoundError, match="crm dbt-parse"):
         ensure_dbt_schemas(fresh_db, tmp_path / "manifest.json")
 
-
-def test_the_command_the_message_names_writes_the_manifest(fresh_db: str, tmp_path: Path,
-                                                           monkeypatch: pytest.MonkeyPatch) -> None:
-    from python_tasks.cli import main
-
-    monkeypatch.setenv("CRM_PG_DSN", fresh_db)
-    monkeypatch.setenv("CRM_SOURCE_DSN", fresh_db)
-    monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))
-    assert main(["dbt-parse"]) == 0
-    assert "marts" in ensure_dbt_schemas(fresh_db, tmp_path / "target" / "manifest.json")
