@@ -4,13 +4,13 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-$(shell cat pyproject.toml constraints.txt | cksum | cut -d' ' -f1)
 
-.PHONY: install demo run test test-fast bench lint clean db-stop
+.PHONY: install demo run test test-fast bench lint lint-fix clean db-stop
 
 $(STAMP): pyproject.toml constraints.txt
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] == (3, 11), "Python 3.11 is required, found " + sys.version' 
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,test]'
+	$(BIN)/python -m pip install --quiet -c constraints.txt -e '.[local,test,lint]'
 	rm -f $(VENV)/.installed-* && touch $(STAMP)
 
 install: $(STAMP)
@@ -29,6 +29,16 @@ test: install
 
 test-fast: install
 	$(BIN)/python -m pytest -q -m "not integration and not e2e"
+
+## SQL (sqlfluff on dbt_project/, .sqlfluff) and Python (ruff, pyproject.toml): zero violations.
+lint: install
+	$(BIN)/sqlfluff lint dbt_project --processes 2 --disable-progress-bar
+	$(BIN)/ruff check .
+
+## Let both linters rewrite what they can; review the diff, then `make lint` for what is left.
+lint-fix: install
+	-$(BIN)/sqlfluff fix dbt_project --processes 2 --disable-progress-bar
+	$(BIN)/ruff check --fix .
 
 bench: install
 	$(BIN)/python -m bench.run_all

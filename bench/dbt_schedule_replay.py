@@ -11,8 +11,8 @@ handed first in, first out. So a node that turns ready behind a queue of small t
 all of them, and two long nodes that turn ready together start in name order. The replay runs
 that queue again on the recorded node durations (compile to end of execute, from
 run_results.json), with extra edges for the `-- depends_on:` hints being tried (and the test
-edges dbt adds with them), and prints the timeline it would give. It assumes a node takes as long as it did, whatever runs beside it:
-a hint is tried here, and measured at scale before it lands (docs/BENCHMARKS.md, session 19).
+edges dbt adds with them), and prints the timeline it would give. It assumes a node takes as
+long as it did, whatever runs beside it: a hint is tried here, then measured at scale.
 """
 from __future__ import annotations
 

@@ -75,8 +75,10 @@ def write_file(path: Path, rows: int, seed: int = 1) -> None:
             typ = rng.integers(0, len(TXN_TYPES), n)
             chan = rng.integers(0, len(CHANNELS), n)
             lines = [
-                f"T{lo + i:012d},A{a:010d},C{a // 3:08d},2026-09-30T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+08:00,"
-                f"{m:.2f},{TXN_TYPES[t]},{CHANNELS[c]},0.00,2026-09-30T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+08:00\n"
+                f"T{lo + i:012d},A{a:010d},C{a // 3:08d},"
+                f"2026-09-30T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+08:00,"
+                f"{m:.2f},{TXN_TYPES[t]},{CHANNELS[c]},0.00,"
+                f"2026-09-30T{s // 3600:02d}:{s // 60 % 60:02d}:{s % 60:02d}+08:00\n"
                 for i, (a, s, m, t, c) in enumerate(zip(acct.tolist(), sec.tolist(), amt.tolist(), typ.tolist(),
                                                         chan.tolist()))
             ]
@@ -192,7 +194,8 @@ def measure(method: str, admin: str, path: Path, scale: int, limit: int | None) 
 
 def render(results: list[Measurement], to_sql_rows: int, repeat: int = 1) -> str:
     lines = [
-        "| rows in file | method | rows timed | seconds | rows/s | MB/s | peak RSS (client) | vs bare COPY | vs to_sql |",
+        "| rows in file | method | rows timed | seconds | rows/s | MB/s | peak RSS (client) "
+        "| vs bare COPY | vs to_sql |",
         "|---:|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for scale in sorted({m.scale for m in results}):

@@ -23,6 +23,7 @@ from crm_common import (
     business_date,
     warehouse_dsn,
 )
+from crm_dbt import DBT_MANIFEST, dbt_task_group
 
 
 @dag(
@@ -106,8 +107,7 @@ def crm_daily():
 
     @task(on_failure_callback=CrmAlertNotifier("quality_gate_failed"))
     def quality_gate(run_id: str) -> dict:
-        from python_tasks.config import Settings
-        from python_tasks.config import EXPECTATIONS_DIR
+        from python_tasks.config import EXPECTATIONS_DIR, Settings
         from python_tasks.quality import enforce, run_quality_gate
 
         settings = Settings.from_env()

@@ -3,8 +3,8 @@
 Cosmos' watcher mode: one task (`dbt_producer_watcher`) runs a single `dbt build` of the
 project with dbt's own threads, as the plain build does; every model, seed and snapshot is a
 sensor task that reports its node's result from that build, and each model's tests a sensor
-after it. One task per model running its own dbt (Cosmos' local mode) started a process and
-dbt for each of ~50 tasks: 1.33x a plain `dbt build` at 1M customers (docs/BENCHMARKS.md).
+after it. One task per model running its own dbt (Cosmos' local mode) starts a process and
+dbt for each of ~50 tasks: 1.33x a plain `dbt build` at 1M customers (docs/decisions/0011).
 
 The sensors start after the producer. A sensor that waits in a worker slot beside the
 producer would tie a run that executes tasks one at a time (`dags test`) to the order the tasks
@@ -59,7 +59,7 @@ def dbt_task_group(after: BaseOperator | XComArg, group_id: str = "dbt") -> DbtT
     """The dbt build as tasks, after ``after`` (the task that prepares the warehouse)."""
     if not DBT_MANIFEST.exists():
         raise FileNotFoundError(
-            f"dbt manifest not found at {DBT_MANIFEST}: run `crm dbt-parse` (or `dbt parse` in dbt_project/)"
+            f"dbt manifest not found at {DBT_MANIFEST}: run `crm dbt-parse` (`crm run` does it first)"
         )
     group = DbtTaskGroup(
         group_id=group_id,

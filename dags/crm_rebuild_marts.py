@@ -2,7 +2,7 @@
 
 Triggered by hand, never scheduled: after a tier-policy seed changes, or to re-grade a past
 date, without extracting the sources again. (A rate or cost seed change also needs the per-day
-models rebuilt with --full-refresh; see README, Operations.) Wiring only; the same Cosmos task group as
+models rebuilt with --full-refresh; see docs/operations.md.) Wiring only; the same Cosmos task group as
 crm_daily. Campaign exports stay with crm_daily, behind its quality gate.
 """
 from __future__ import annotations

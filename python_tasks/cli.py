@@ -101,6 +101,20 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_dbt_parse(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.transform.dbt_build import parse_manifest
+
+    print(f"wrote {parse_manifest(_endpoints(settings).warehouse_dsn)}")
+    return 0
+
+
+def cmd_dbt(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.transform import dbt_by_hand
+
+    as_of = date.fromisoformat(args.date) if args.date else None
+    return dbt_by_hand.run(_endpoints(settings).warehouse_dsn, args.dbt_args, as_of)
+
+
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     from python_tasks.ingest.landing_history import load_landing_history
 
@@ -231,6 +245,14 @@ def build_parser() -> argparse.ArgumentParser:
 
     docs = sub.add_parser("docs", help="build the static dbt docs site into <CRM_HOME>/reports/dbt_docs/")
     docs.set_defaults(func=cmd_docs)
+
+    parse = sub.add_parser("dbt-parse", help="write the dbt manifest the DAGs render their dbt tasks from")
+    parse.set_defaults(func=cmd_dbt_parse)
+
+    dbt = sub.add_parser("dbt", help="run dbt on the warehouse: crm dbt --date 2026-09-30 build --select mart_pareto")
+    dbt.add_argument("--date", help="business date the models describe (CRM_AS_OF_DATE)")
+    dbt.add_argument("dbt_args", nargs=argparse.REMAINDER, help="dbt's own command and options")
+    dbt.set_defaults(func=cmd_dbt)
 
     demo = sub.add_parser("demo", help="generate a synthetic bank, then run crm_daily for its latest date")
     scale(demo)

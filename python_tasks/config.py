@@ -23,7 +23,7 @@ class Settings:
     source_dsn: str | None
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "Settings":
+    def from_env(cls, env: dict[str, str] | None = None) -> Settings:
         env = dict(os.environ if env is None else env)
         home = Path(env.get("CRM_HOME", REPO_ROOT / ".crm")).resolve()
         return cls(

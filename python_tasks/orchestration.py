@@ -14,11 +14,11 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from contextlib import contextmanager, nullcontext
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 from python_tasks.config import DAGS_DIR, Settings
 from python_tasks.lineage import openlineage_env

@@ -51,8 +51,8 @@ def _pgserver():
 # seconds, and after each checkpoint the first change to every index page logs the whole page.
 # work_mem as dbt's model pre-hook sets it, for the sessions no hook reaches: dbt's tests (a
 # million-row check hashed at the default 4 MB spills to disk: 5.2 s at 1M where 1.9 s fits in
-# memory, docs/BENCHMARKS.md session 12).
-# A server of the bank's own (CRM_PG_DSN) is its DBA's to tune (README, "Operations").
+# memory).
+# A server of the bank's own (CRM_PG_DSN) is its DBA's to tune (docs/operations.md).
 EMBEDDED_SERVER_SETTINGS = {"max_wal_size": "4GB", "checkpoint_timeout": "15min", "work_mem": "256MB"}
 
 

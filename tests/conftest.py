@@ -7,18 +7,14 @@ from __future__ import annotations
 
 import logging
 import os
-import uuid
 import warnings
 from pathlib import Path
 
-import psycopg
 import pytest
-from psycopg import sql
 
 from python_tasks.config import REPO_ROOT
 from python_tasks.warehouse import with_dbname
 from tests.pgtools import create_database, drop_database
-
 
 # pgserver logs from an atexit hook, after pytest has closed the streams.
 logging.getLogger("pgserver").setLevel(logging.WARNING)

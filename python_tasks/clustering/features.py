@@ -8,8 +8,9 @@ not change how an old model scores.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
-from typing import Any, Literal, Sequence
+from typing import Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -37,7 +38,7 @@ class Feature:
         return asdict(self)
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Feature":
+    def from_json(cls, data: dict[str, Any]) -> Feature:
         return cls(**data)
 
 

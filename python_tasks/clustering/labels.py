@@ -7,7 +7,7 @@ space) and inherit their ids. Clusters with no partner (k grew) get ids never us
 from __future__ import annotations
 
 import logging
-from typing import Sequence
+from collections.abc import Sequence
 
 import numpy as np
 from scipy.optimize import linear_sum_assignment

@@ -58,7 +58,7 @@ class ClusterModel:
         ]
 
     @classmethod
-    def from_row(cls, row: dict[str, Any]) -> "ClusterModel":
+    def from_row(cls, row: dict[str, Any]) -> ClusterModel:
         centroids = sorted(row["centroids"], key=lambda c: c["cluster_id"])
         return cls(
             model_id=row["model_id"],

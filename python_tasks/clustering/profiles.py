@@ -8,8 +8,8 @@ at scale, not by relationship managers.
 """
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Mapping, Sequence
 
 WEALTHY = "wealthy investors"
 DORMANT = "dormant low balance"

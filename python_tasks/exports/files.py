@@ -15,7 +15,7 @@ import json
 import logging
 import os
 from dataclasses import dataclass
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import pyarrow as pa
@@ -134,7 +134,7 @@ def export_campaign_files(dsn: str, as_of_date: date, run_id: str, export_dir: P
                 "campaign_name_zh": c.name_zh,
                 "as_of_date": as_of_date.isoformat(),
                 "run_id": run_id,
-                "generated_at": datetime.now(timezone.utc).isoformat(),
+                "generated_at": datetime.now(UTC).isoformat(),
                 "rows": files_[0].rows,
                 "files": [{"path": Path(f.path).name, "format": f.file_format, "sha256": f.sha256} for f in files_],
                 "csv_encoding": "utf-8-sig",

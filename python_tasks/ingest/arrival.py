@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Callable, Iterable
 
 from python_tasks.ingest.feeds import FEEDS, Feed
 from python_tasks.ingest.watermarks import BANK_TZ, end_of_day
@@ -35,7 +35,7 @@ class ArrivalPolicy:
     poke_seconds: int = DEFAULT_POKE_SECONDS
 
     @classmethod
-    def from_env(cls, env: dict[str, str] | None = None) -> "ArrivalPolicy":
+    def from_env(cls, env: dict[str, str] | None = None) -> ArrivalPolicy:
         env = dict(os.environ if env is None else env)
         return cls(float(env.get(ENV_DEADLINE_HOURS, DEFAULT_DEADLINE_HOURS)),
                    int(env.get(ENV_POKE_SECONDS, DEFAULT_POKE_SECONDS)))

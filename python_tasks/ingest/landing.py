@@ -43,7 +43,8 @@ import threading
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from typing import BinaryIO, Callable
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
 
 import numpy as np
 import psycopg

@@ -25,7 +25,7 @@ already pulled it). To split history into per-date batches, backfill in date ord
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import psycopg
@@ -33,7 +33,7 @@ import psycopg
 BANK_TZ = ZoneInfo("Asia/Shanghai")
 # Before any row a core system holds. In UTC: Asia/Shanghai in 1900 was local mean time (+08:05:43),
 # which reads like a corrupt offset in the load log.
-EPOCH = datetime(1900, 1, 1, tzinfo=timezone.utc)
+EPOCH = datetime(1900, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, order=True)

@@ -196,7 +196,7 @@ def run_suites(
                 result_format=RESULT_FORMAT,
             )
         )
-        gx_run_id = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.timezone.utc))
+        gx_run_id = RunIdentifier(run_name=run_id, run_time=dt.datetime.now(dt.UTC))
         checkpoint_result = checkpoint.run(run_id=gx_run_id)
 
         outcomes: list[ExpectationOutcome] = []

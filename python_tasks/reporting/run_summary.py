@@ -159,14 +159,16 @@ def render(summary: dict) -> str:
     if "tiers" in summary:
         lines.append("Customers per tier:")
         for t in summary["tiers"]:
-            lines.append(f"  {t['name_en']:<16} {t['name_zh']:<4} {t['customers']:>8,}   profit {t['profit_cny']:>16,.0f} CNY")
+            lines.append(f"  {t['name_en']:<16} {t['name_zh']:<4} {t['customers']:>8,}"
+                         f"   profit {t['profit_cny']:>16,.0f} CNY")
     if "pareto" in summary:
         p = summary["pareto"]
         share = p["top_20pct_profit_share"]
         lines.append("")
         lines.append(f"Top 20% of customers bring {share:.1%} of profit" if share is not None
                      else "Top 20% share: undefined (total profit is zero)")
-        lines.append(f"Loss-makers: {p['loss_making_customers']:,} customers drain {p['loss_makers_drain_cny']:,.0f} CNY a year")
+        lines.append(f"Loss-makers: {p['loss_making_customers']:,} customers "
+                     f"drain {p['loss_makers_drain_cny']:,.0f} CNY a year")
     if summary.get("clusters"):
         lines.append("")
         lines.append("Clusters:")

@@ -18,8 +18,8 @@ from pathlib import Path
 import psycopg
 
 from python_tasks.synthetic import holdings, landing, people, transactions
-from python_tasks.synthetic.dirt import DirtSpec, FileDirt, apply_dirt
 from python_tasks.synthetic.copy_writer import copy_columns
+from python_tasks.synthetic.dirt import DirtSpec, FileDirt, apply_dirt
 from python_tasks.synthetic.window import Window
 
 log = logging.getLogger(__name__)

@@ -38,7 +38,7 @@ class Coded:
     def __len__(self) -> int:
         return len(self.codes)
 
-    def __getitem__(self, key: slice) -> "Coded":
+    def __getitem__(self, key: slice) -> Coded:
         return Coded(self.categories, self.codes[key])
 
     def decode(self) -> np.ndarray:

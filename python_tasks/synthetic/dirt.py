@@ -62,7 +62,9 @@ def _encode_row(row: list[str], encoding: str) -> bytes:
     return buf.getvalue().encode(encoding)
 
 
-def _spoil_lines(feed: Feed, rows: list[list[str]], rng: np.random.Generator, spec: DirtSpec) -> tuple[list[bytes], dict[int, str]]:
+def _spoil_lines(
+    feed: Feed, rows: list[list[str]], rng: np.random.Generator, spec: DirtSpec
+) -> tuple[list[bytes], dict[int, str]]:
     ts_col = next(i for i, c in enumerate(feed.columns) if c in feed.column_types())
     key_col = feed.columns.index(feed.key)
     out: list[bytes] = []

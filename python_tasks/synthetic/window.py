@@ -30,7 +30,7 @@ class Window:
     end: date
 
     @classmethod
-    def ending(cls, end: date, days: int) -> "Window":
+    def ending(cls, end: date, days: int) -> Window:
         if days < 1:
             raise ValueError("days must be >= 1")
         return cls(end - timedelta(days=days - 1), end)

@@ -66,7 +66,8 @@ def dbt_executable() -> str:
 
 def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
             project_dir: Path = DBT_PROJECT_DIR, target_path: Path | None = None) -> subprocess.CompletedProcess:
-    cmd = [dbt_executable(), "--no-use-colors", *args, "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
+    cmd = [dbt_executable(), "--no-use-colors", *args,
+           "--project-dir", str(project_dir), "--profiles-dir", str(project_dir)]
     env = dbt_env(dsn)
     if as_of_date is not None:
         # An env var, not --vars: a changed var makes dbt parse the whole project again.

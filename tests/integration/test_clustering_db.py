@@ -7,8 +7,8 @@ from __future__ import annotations
 import logging
 import os
 import secrets
+from collections.abc import Iterator
 from datetime import date, timedelta
-from typing import Iterator
 
 import numpy as np
 import pandas as pd
@@ -17,8 +17,7 @@ import pytest
 from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
-from python_tasks.clustering import run_clustering
-from python_tasks.clustering import store
+from python_tasks.clustering import run_clustering, store
 from python_tasks.clustering.features import (
     FEATURES,
     source_columns,
@@ -26,8 +25,8 @@ from python_tasks.clustering.features import (
     transform_frame,
 )
 from python_tasks.clustering.fit import build_model, fit_sample, load_sample
-from python_tasks.clustering.score import score_customers
 from python_tasks.clustering.profiles import BORROWING, DIGITAL, DORMANT, WEALTHY
+from python_tasks.clustering.score import score_customers
 
 pytestmark = pytest.mark.integration
 

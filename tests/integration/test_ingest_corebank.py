@@ -82,7 +82,8 @@ def test_rerunning_a_date_twice_leaves_the_state_of_one_run(bank, warehouse):
 
 def test_late_transactions_are_loaded_on_the_date_they_were_recorded(bank, warehouse):
     late = scalar(bank, "select count(*) from core.transactions where updated_at >= %s "
-                        "and (updated_at at time zone 'Asia/Shanghai')::date > (txn_ts at time zone 'Asia/Shanghai')::date "
+                        "and (updated_at at time zone 'Asia/Shanghai')::date "
+                        "> (txn_ts at time zone 'Asia/Shanghai')::date "
                         "and updated_at < %s", end_of_day(DATES[0]), end_of_day(END))
     assert late > 0, "the generator plants late-arriving transactions"
     for d in DATES:
@@ -150,7 +151,8 @@ def test_dates_run_out_of_order_never_pull_a_row_twice(tiny_source, warehouse):
     assert _per_date(warehouse) == {D3: 5}
     # windows tile: each date starts where the previous one ends
     with psycopg.connect(warehouse) as conn:
-        wm = conn.execute("select low_wm, low_key, high_wm, high_key from ops.watermarks order by logical_date").fetchall()
+        wm = conn.execute(
+            "select low_wm, low_key, high_wm, high_key from ops.watermarks order by logical_date").fetchall()
     assert [w[2:] for w in wm[:-1]] == [w[:2] for w in wm[1:]]
 
 
@@ -179,7 +181,8 @@ def test_loader_killed_mid_copy_then_rerun_loads_exact_counts(bank, warehouse, p
     from psycopg.conninfo import conninfo_to_dict
 
     code = ("import sys; from datetime import date; from python_tasks.ingest.corebank import load_corebank; "
-            f"load_corebank(sys.argv[1], sys.argv[2], date.fromisoformat('{END}'), 'killed', tables=('{FAULT_TABLE}',))")
+            f"load_corebank(sys.argv[1], sys.argv[2], date.fromisoformat('{END}'), 'killed', "
+            f"tables=('{FAULT_TABLE}',))")
     env = dict(os.environ, **{ENV_BLOCK_DELAY: "0.002"})
     child = subprocess.Popen([sys.executable, "-c", code, bank, warehouse], cwd=REPO_ROOT, env=env)
     try:

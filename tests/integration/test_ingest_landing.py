@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -262,7 +261,7 @@ def test_every_value_the_client_certifies_passes_the_server_checks(fresh_db):
     from psycopg import sql
 
     from python_tasks.ingest.landing_checks import _invalid
-    from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
+    from python_tasks.ingest.precheck import Prechecker, PrecheckPlan
     from tests.unit.test_ingest_precheck import SEEDS, fuzz
 
     with psycopg.connect(fresh_db) as conn:
@@ -354,7 +353,8 @@ def test_raw_table_from_before_partitioning_is_converted_with_its_metadata(fresh
                      "order by event_id, _loaded_at desc, _source_line desc")
     result = load(fresh_db, FEED, write(tmp_path, HEADER + "".join(good(i) for i in range(1, 4))))
     assert (result.read, result.loaded, result.quarantined) == (3, 3, 0)
-    new_file, new_sha = str(tmp_path / D.isoformat() / "events.csv"), one(fresh_db, "select sha256 from ops.file_registry")
+    new_file = str(tmp_path / D.isoformat() / "events.csv")
+    new_sha = one(fresh_db, "select sha256 from ops.file_registry")
     assert rows(fresh_db, "select _logical_date, count(*), min(_run_id), min(_source_file), min(_file_sha256), "
                           "max(_source_line) from raw.channel__events__with_meta group by 1 order by 1") == [
         (date(2026, 9, 29), 7, "old-run", "/old/events.csv", "abc", 8), (D, 3, "run-1", new_file, new_sha, 4)]

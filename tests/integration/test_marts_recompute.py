@@ -146,7 +146,8 @@ def _plant_a_late_transaction(source: str, day: date) -> str:
         conn.execute(
             "insert into core.transactions (txn_id, account_id, customer_id, txn_ts, amount_cny, txn_type, channel, "
             "fee_cny, updated_at) "
-            "select 'LATE-' || txn_id, account_id, customer_id, (%s::date + time '10:00') at time zone 'Asia/Shanghai', "
+            "select 'LATE-' || txn_id, account_id, customer_id, "
+            "(%s::date + time '10:00') at time zone 'Asia/Shanghai', "
             "amount_cny, txn_type, channel, fee_cny, (%s::date + time '12:00') at time zone 'Asia/Shanghai' "
             "from core.transactions where customer_id = %s order by txn_id limit 1",
             (LATE_DAY, day, customer_id))
@@ -740,7 +741,8 @@ def test_profile_snapshot_holds_each_version_current_at_a_build(bank):
     its re-run), from raw, and the latest one open. The feed of each build is only the batches
     the snapshot has not captured and the build date's own: a version left out would be missing
     here, a batch fed twice would be a duplicate."""
-    raw = frame(bank.warehouse, "select customer_id, updated_at, _loaded_at, _logical_date from raw.corebank__customers")
+    raw = frame(bank.warehouse,
+                "select customer_id, updated_at, _loaded_at, _logical_date from raw.corebank__customers")
     current = []
     for build_date in (D_PREV, D):
         batches = raw[raw._logical_date <= build_date]

@@ -44,3 +44,4 @@ def test_runs_at_the_same_moment_do_not_fail(fresh_db: str, tmp_path: Path) -> N
 def test_a_missing_manifest_says_how_to_make_one(fresh_db: str, tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError, match="crm dbt-parse"):
         ensure_dbt_schemas(fresh_db, tmp_path / "manifest.json")
+

@@ -10,9 +10,9 @@ import logging
 import os
 import secrets
 import time
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from typing import Iterator
 
 import psycopg
 import pytest

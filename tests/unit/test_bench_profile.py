@@ -7,8 +7,10 @@ def _result(node: str, thread: str, start: str, end: str) -> dict:
         "unique_id": f"model.crm_warehouse.{node}",
         "thread_id": f"{thread} (worker)",
         "timing": [
-            {"name": "compile", "started_at": f"2026-09-30T00:00:{start}Z", "completed_at": f"2026-09-30T00:00:{start}Z"},
-            {"name": "execute", "started_at": f"2026-09-30T00:00:{start}Z", "completed_at": f"2026-09-30T00:00:{end}Z"},
+            {"name": "compile", "started_at": f"2026-09-30T00:00:{start}Z",
+             "completed_at": f"2026-09-30T00:00:{start}Z"},
+            {"name": "execute", "started_at": f"2026-09-30T00:00:{start}Z",
+             "completed_at": f"2026-09-30T00:00:{end}Z"},
         ],
     }
 

@@ -19,9 +19,9 @@ def test_delimiter_is_the_one_that_splits_the_header_into_known_columns():
 
 def test_encoding_detection_prefers_bom_then_utf8_then_gb18030():
     assert detect_encoding(b"\xef\xbb\xbfid\n") == "utf-8"
-    assert detect_encoding("备注".encode("utf-8")) == "utf-8"
+    assert detect_encoding("备注".encode()) == "utf-8"
     assert detect_encoding("讨论理财产品配置".encode("gbk")) == "gb18030"
-    assert detect_encoding("备注".encode("utf-8")[:-1]) == "utf-8"  # cut mid-character at the sample end
+    assert detect_encoding("备注".encode()[:-1]) == "utf-8"  # cut mid-character at the sample end
 
 
 def test_header_with_bom_and_crlf_is_read(tmp_path):

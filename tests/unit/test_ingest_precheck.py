@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from python_tasks.ingest.feeds import Feed
-from python_tasks.ingest.precheck import KEY_WINDOW, PrecheckPlan, Prechecker
+from python_tasks.ingest.precheck import KEY_WINDOW, Prechecker, PrecheckPlan
 
 TS = re.compile(rb"(\d{4})-(\d\d)-(\d\d)(?:[T ](\d\d):(\d\d):(\d\d)(Z|[+-](\d\d):(\d\d))?)?")
 

@@ -9,11 +9,16 @@ with customer_value as (
 ),
 
 people as (
-    select customer_id, person_id from {{ ref('dim_customer') }}
+    select
+        customer_id,
+        person_id
+    from {{ ref('dim_customer') }}
 ),
 
 policy as (
-    select parameter, value
+    select
+        parameter,
+        value
     from {{ ref('tier_policy_parameters') }}
     where policy_version = '{{ var("tier_policy_version") }}'
 ),
@@ -47,7 +52,9 @@ shared_people as (
     -- window over every person sorted the whole valued table by person_id instead. Two steps, not
     -- one group by with the sums: the million-group hash table then holds a count, not three
     -- numeric sums.
-    select person_id from valued group by person_id having count(*) > 1
+    select person_id from valued
+    group by person_id
+    having count(*) > 1
 ),
 
 shared_totals as (
@@ -58,7 +65,7 @@ shared_totals as (
         sum(profit_contribution_cny) as person_profit_contribution_cny,
         sum(predicted_annual_profit_cny) as person_predicted_annual_profit_cny
     from valued
-    where person_id in (select person_id from shared_people)
+    where person_id in (select shared_people.person_id from shared_people)
     group by person_id
 ),
 
@@ -78,14 +85,18 @@ person_totals as (
 tests as (
     select
         person_totals.*,
-        person_aum_cny >= {{ tier_param('policy', 'gold_min_aum_cny') }} as hits_gold_aum,
-        person_profit_contribution_cny >= {{ tier_param('policy', 'gold_min_annual_profit_cny') }} as hits_gold_profit,
-        person_profit_contribution_cny >= {{ tier_param('policy', 'profit_min_annual_profit_cny') }} as hits_profit,
-        person_predicted_annual_profit_cny >= {{ tier_param('policy', 'potential_min_predicted_profit_cny') }}
-            and person_predicted_annual_profit_cny
-                >= {{ tier_param('policy', 'potential_min_uplift_ratio') }} * greatest(person_profit_contribution_cny, 1)
+        person_totals.person_aum_cny >= {{ tier_param('policy', 'gold_min_aum_cny') }} as hits_gold_aum,
+        person_totals.person_profit_contribution_cny
+        >= {{ tier_param('policy', 'gold_min_annual_profit_cny') }} as hits_gold_profit,
+        person_totals.person_profit_contribution_cny
+        >= {{ tier_param('policy', 'profit_min_annual_profit_cny') }} as hits_profit,
+        person_totals.person_predicted_annual_profit_cny
+        >= {{ tier_param('policy', 'potential_min_predicted_profit_cny') }}
+        and person_totals.person_predicted_annual_profit_cny
+        >= {{ tier_param('policy', 'potential_min_uplift_ratio') }}
+        * greatest(person_totals.person_profit_contribution_cny, 1)
             as hits_potential,
-        person_profit_contribution_cny < {{ tier_param('policy', 'unprofitable_max_annual_profit_cny') }}
+        person_totals.person_profit_contribution_cny < {{ tier_param('policy', 'unprofitable_max_annual_profit_cny') }}
             as hits_unprofitable
     from person_totals
 ),
@@ -105,12 +116,18 @@ graded as (
             case when hits_gold_aum then 'AUM_AT_OR_ABOVE_GOLD' end,
             case when hits_gold_profit then 'PROFIT_AT_OR_ABOVE_GOLD' end,
             case when hits_profit and not (hits_gold_aum or hits_gold_profit) then 'PROFIT_AT_OR_ABOVE_PROFIT_TIER' end,
-            case when hits_potential and not (hits_gold_aum or hits_gold_profit or hits_profit)
-                 then 'PREDICTED_PROFIT_UPLIFT' end,
-            case when hits_unprofitable and not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential)
-                 then 'NEGATIVE_PROFIT_NO_POTENTIAL' end,
-            case when not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential or hits_unprofitable)
-                 then 'BELOW_PROFIT_TIER_NON_NEGATIVE' end,
+            case
+                when hits_potential and not (hits_gold_aum or hits_gold_profit or hits_profit)
+                    then 'PREDICTED_PROFIT_UPLIFT'
+            end,
+            case
+                when hits_unprofitable and not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential)
+                    then 'NEGATIVE_PROFIT_NO_POTENTIAL'
+            end,
+            case
+                when not (hits_gold_aum or hits_gold_profit or hits_profit or hits_potential or hits_unprofitable)
+                    then 'BELOW_PROFIT_TIER_NON_NEGATIVE'
+            end,
             case when person_numbers > 1 then 'GRADED_AS_PERSON_OF_' || person_numbers || '_NUMBERS' end,
             case when risk_balance_falling then 'RISK_BALANCE_FALLING' end,
             case when risk_activity_fading then 'RISK_ACTIVITY_FADING' end

@@ -3,8 +3,8 @@
 -- version starts when the tier, the policy version, the reason codes or the relationship manager
 -- change; aum_cny and profit_contribution_cny are those of the version's first day, the figures it
 -- was graded on. The daily build writes the day's changes only (a few thousand rows at 1M
--- customers), where a row per customer and day wrote a million rows into a growing table and
--- its customer index every day.
+-- customers), where a row per customer and day would write a million rows a day into a growing
+-- table and its customer index.
 -- The pre-hook (macros/tier_history.sql) closes the versions that end on the build date and undoes
 -- an earlier run of the same date; this query appends the versions that start on it.
 {{
@@ -59,10 +59,11 @@ final as (
     select * from graded
     {% if is_incremental() %}
     -- Whoever still has a version in force keeps it: the pre-hook closed every changed one.
-    where not exists (
-        select 1 from {{ this }} as history
-        where history.customer_id = graded.customer_id and history.valid_to is null
-    )
+    where
+        not exists (
+            select 1 as in_force from {{ this }} as history
+            where history.customer_id = graded.customer_id and history.valid_to is null
+        )
     {% endif %}
 )
 

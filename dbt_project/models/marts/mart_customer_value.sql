@@ -12,7 +12,7 @@ rfm_scores as (
     -- million rows, and sorting the whole rows would move every column three times.
     select
         customer_id,
-        ntile(5) over (order by recency_days desc, customer_id) as r_score,
+        ntile(5) over (order by recency_days desc, customer_id asc) as r_score,
         ntile(5) over (order by frequency_90d, customer_id) as f_score,
         ntile(5) over (order by aum_cny, customer_id) as m_score
     from customer_value

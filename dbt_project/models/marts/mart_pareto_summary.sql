@@ -9,8 +9,10 @@ final as (
         count(*) as customers,
         sum(profit_contribution_cny)::numeric(18, 2) as total_profit_cny,
         sum(profit_contribution_cny) filter (where is_top_20pct)::numeric(18, 2) as top_20pct_profit_cny,
-        (sum(profit_contribution_cny) filter (where is_top_20pct)
-            / nullif(sum(profit_contribution_cny), 0))::numeric(8, 4) as top_20pct_profit_share,
+        (
+            sum(profit_contribution_cny) filter (where is_top_20pct)
+            / nullif(sum(profit_contribution_cny), 0)
+        )::numeric(8, 4) as top_20pct_profit_share,
         count(*) filter (where profit_contribution_cny < 0) as loss_making_customers,
         coalesce(-sum(profit_contribution_cny) filter (where profit_contribution_cny < 0), 0)::numeric(18, 2)
             as loss_makers_drain_cny

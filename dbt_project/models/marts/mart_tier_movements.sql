@@ -25,15 +25,20 @@ build_state as (
 ),
 
 started as (
-    select * from history where valid_from = {{ as_of_date() }}
+    select * from history
+    where valid_from = {{ as_of_date() }}
 ),
 
 ended as (
-    select * from history where valid_to = {{ as_of_date() }}
+    select * from history
+    where valid_to = {{ as_of_date() }}
 ),
 
 graded_before as (
-    select exists (select 1 from history where valid_from < {{ as_of_date() }}) as any_version
+    select exists(
+        select 1 as earlier from history
+        where valid_from < {{ as_of_date() }}
+    ) as any_version
 ),
 
 compared as (
@@ -52,7 +57,7 @@ compared as (
         end as movement_type
     from started
     full outer join ended on started.customer_id = ended.customer_id
-    where (select any_version from graded_before)
+    where (select graded_before.any_version from graded_before)
 ),
 
 final as (

@@ -4,14 +4,17 @@
 -- would show (mart_customer_value's primary key shows an overlap). A side mart, not the tier
 -- rules, carries the check, so it does not wait on the path to the tiers.
 with live_customers as (
-    select count(*) as customers from {{ ref('stg_corebank__customers') }} where not is_erased
+    select count(*) as customers from {{ ref('stg_corebank__customers') }}
+    where not is_erased
 ),
 
 valued_customers as (
     select count(*) as customers from {{ ref('mart_customer_value') }}
 )
 
-select live_customers.customers as live_customers, valued_customers.customers as valued_customers
+select
+    live_customers.customers as live_customers,
+    valued_customers.customers as valued_customers
 from live_customers
 cross join valued_customers
 where live_customers.customers <> valued_customers.customers

@@ -16,10 +16,13 @@ history as (
 select coalesce(tier.customer_id, history.customer_id) as customer_id
 from tier
 full join history on tier.customer_id = history.customer_id
-where tier.customer_id is null
-   or history.customer_id is null
-   or history.valid_from > tier.as_of_date
-   or (tier.tier_code, tier.tier_rank, tier.policy_version, tier.reason_codes, tier.relationship_manager_id)
-      is distinct from
-      (history.tier_code, history.tier_rank, history.policy_version, history.reason_codes,
-       history.relationship_manager_id)
+where
+    tier.customer_id is null
+    or history.customer_id is null
+    or history.valid_from > tier.as_of_date
+    or (tier.tier_code, tier.tier_rank, tier.policy_version, tier.reason_codes, tier.relationship_manager_id)
+    is distinct from
+    (
+        history.tier_code, history.tier_rank, history.policy_version, history.reason_codes,
+        history.relationship_manager_id
+    )

@@ -30,7 +30,9 @@ with batches as (
 latest as (
     select
         batches.*,
-        row_number() over (partition by txn_id order by updated_at desc, _loaded_at desc) as version_rank
+        row_number()
+            over (partition by batches.txn_id order by batches.updated_at desc, batches._loaded_at desc)
+            as version_rank
     from batches
 ),
 

@@ -1,5 +1,7 @@
 with source as (
-    {{ latest_version(source('channel', 'contact_centre_interactions'), 'interaction_id', '_loaded_at desc, _source_line desc') }}
+    {{ latest_version(
+        source('channel', 'contact_centre_interactions'), 'interaction_id', '_loaded_at desc, _source_line desc'
+    ) }}
 ),
 
 final as (
