@@ -37,10 +37,10 @@ from crm_dbt import DBT_MANIFEST, dbt_task_group
 )
 def crm_rebuild_marts():
     @task
-    def check_build_date(ds: str) -> dict:
+    def check_build_date() -> dict:
         from python_tasks.transform.build_order import check_build_date as check
 
-        return check(warehouse_dsn(), business_date(ds))  # an earlier date than the marts hold: refused
+        return check(warehouse_dsn(), business_date())  # an earlier date than the marts hold: refused
 
     @task
     def prepare_warehouse() -> dict[str, list[str]]:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from airflow.sdk import dag, task
 
-from crm_common import DEFAULT_ARGS, MARTS, START_DATE, business_date, warehouse_dsn
+from crm_common import DEFAULT_ARGS, MARTS, PARAMS, START_DATE, business_date, warehouse_dsn
 
 
 @dag(
@@ -16,15 +16,16 @@ from crm_common import DEFAULT_ARGS, MARTS, START_DATE, business_date, warehouse
     catchup=False,
     max_active_runs=1,
     default_args=DEFAULT_ARGS,
+    params=PARAMS,
     tags=["crm", "ml"],
     doc_md=__doc__,
 )
 def crm_train_models():
     @task(inlets=[MARTS])
-    def train_models(ds: str) -> dict:
+    def train_models() -> dict:
         from python_tasks.predictions.run import train_models as train
 
-        result = train(warehouse_dsn(), business_date(ds))
+        result = train(warehouse_dsn(), business_date())
         return {name: {k: v for k, v in entry.items() if k != "metrics"} if isinstance(entry, dict) else entry
                 for name, entry in result.items()}
 
