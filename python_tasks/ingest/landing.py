@@ -286,6 +286,7 @@ def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileForma
     staging = raw_batches.create_staging(conn, feed, feed.columns, load_id, fmt.first_data_line)
     position = {name: i for i, name in enumerate(fmt.header) if name in feed.columns}
     picks = [position[c] for c in feed.columns]
+    in_order = picks == list(range(len(fmt.header)))  # the file has the feed's columns, in its order
     copy = sql.SQL("copy {} ({}, _source_line) from stdin").format(
         staging.ident, sql.SQL(", ").join(sql.Identifier(c) for c in feed.columns))
     bad: list[q.QuarantinedRow] = []
@@ -310,6 +311,8 @@ def _exact_path(conn: psycopg.Connection, feed: Feed, path: Path, fmt: FileForma
             read += 1
             if rec.fields is None:
                 bad.append(q.QuarantinedRow(rec.line, rec.raw, rec.reason, rec.detail))
+            elif in_order:
+                good.append((*rec.fields, rec.line))
             else:
                 good.append((*(rec.fields[i] for i in picks), rec.line))
             if len(good) + len(bad) >= EXACT_CHUNK_ROWS:

@@ -19,7 +19,7 @@ from python_tasks.ingest import quarantine as q
 MAX_RECORD_LINES = 100
 
 
-@dataclass(frozen=True)
+@dataclass(slots=True)  # one per line of a file: no frozen-dataclass cost per record
 class Record:
     line: int  # physical line it starts on
     lines: int  # physical lines it spans
@@ -50,50 +50,50 @@ def _fields(record: str, delimiter: str) -> list[str] | None:
 
 def split_records(fh: BinaryIO, first_line: int, encoding: str, delimiter: str, columns: int) -> Iterator[Record]:
     """Records of ``fh`` (positioned on its first data line, numbered ``first_line``)."""
-    pending: deque[bytes] = deque()
+    pending: deque[bytes] = deque()  # lines read ahead while following a quote, not yet used
     lines = iter(fh)
     number = first_line
 
-    def have(k: int) -> bool:
-        while len(pending) < k:
-            nxt = next(lines, None)
-            if nxt is None:
-                return False
-            pending.append(nxt)
-        return True
+    def take() -> bytes | None:
+        return pending.popleft() if pending else next(lines, None)
 
-    def bad(reason: str, raw: str, detail: str) -> Record:
-        return Record(number, 1, None, raw.rstrip("\r\n"), reason, detail)
-
-    while have(1):
-        head = pending[0]
+    while (head := take()) is not None:
         text = _decode(head, encoding)
+        rec: Record
         if text is None:
-            rec = bad(q.INVALID_ENCODING, head.decode(encoding, errors="replace"), f"not valid {encoding}")
+            rec = Record(number, 1, None, head.decode(encoding, errors="replace").rstrip("\r\n"), q.INVALID_ENCODING,
+                         f"not valid {encoding}")
         elif "\x00" in text:
-            rec = bad(q.NUL_BYTE, text, "the line holds a NUL byte")
+            rec = Record(number, 1, None, text.rstrip("\r\n"), q.NUL_BYTE, "the line holds a NUL byte")
         elif not text.strip():
-            rec = bad(q.BLANK_LINE, text, "blank line")
+            rec = Record(number, 1, None, text.rstrip("\r\n"), q.BLANK_LINE, "blank line")
         else:
             parts, quotes = [text], text.count('"')
-            while quotes % 2 and len(parts) < MAX_RECORD_LINES and have(len(parts) + 1):
-                nxt = _decode(pending[len(parts)], encoding)
+            ahead: list[bytes] = []
+            while quotes % 2 and len(parts) < MAX_RECORD_LINES:
+                raw = take()
+                if raw is None:
+                    break
+                ahead.append(raw)
+                nxt = _decode(raw, encoding)
                 if nxt is None or "\x00" in nxt:
                     break
                 parts.append(nxt)
                 quotes += nxt.count('"')
-            fields = None if quotes % 2 else _fields("".join(parts), delimiter)
+            fields = None if quotes % 2 else _fields("".join(parts) if len(parts) > 1 else text, delimiter)
             if fields is not None and len(fields) == columns:
                 rec = Record(number, len(parts), fields)
+                ahead = ahead[len(parts) - 1:]  # a line read but not part of the record
             elif quotes % 2 or len(parts) > 1:
-                rec = bad(q.UNBALANCED_QUOTE, text,
-                          f"a quote opened on line {number} is not closed by a well-formed record "
-                          f"(followed {len(parts)} line(s)); the next line is read on its own")
+                rec = Record(number, 1, None, text.rstrip("\r\n"), q.UNBALANCED_QUOTE,
+                             f"a quote opened on line {number} is not closed by a well-formed record "
+                             f"(followed {len(parts)} line(s)); the next line is read on its own")
             elif fields is None:
-                rec = bad(q.WRONG_COLUMN_COUNT, text, "unparseable CSV quoting")
+                rec = Record(number, 1, None, text.rstrip("\r\n"), q.WRONG_COLUMN_COUNT, "unparseable CSV quoting")
             else:
-                rec = bad(q.WRONG_COLUMN_COUNT, text, f"expected {columns} columns, got {len(fields)}")
-        for _ in range(rec.lines):
-            pending.popleft()
+                rec = Record(number, 1, None, text.rstrip("\r\n"), q.WRONG_COLUMN_COUNT,
+                             f"expected {columns} columns, got {len(fields)}")
+            if ahead:
+                pending.extendleft(reversed(ahead))
         number += rec.lines
         yield rec
