@@ -18,22 +18,22 @@ txn_days as not materialized (
 balance_sums as (
     select
         balance_days.customer_id,
-        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > bounds.before_aum_window)
+        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > (select before_aum_window from bounds))
             as aum_sum_cny,
         count(*) filter (where balance_days.has_balance) as balance_days,
-        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date <= bounds.earlier_half_end)
+        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date <= (select earlier_half_end from bounds))
             as earlier_aum_sum_cny,
-        count(*) filter (where balance_days.has_balance and balance_days.balance_date <= bounds.earlier_half_end)
+        count(*) filter (where balance_days.has_balance and balance_days.balance_date <= (select earlier_half_end from bounds))
             as earlier_days,
-        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > bounds.earlier_half_end)
+        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > (select earlier_half_end from bounds))
             as recent_aum_sum_cny,
-        count(*) filter (where balance_days.has_balance and balance_days.balance_date > bounds.earlier_half_end)
+        count(*) filter (where balance_days.has_balance and balance_days.balance_date > (select earlier_half_end from bounds))
             as recent_days,
-        sum(balance_days.deposit_day_cny) filter (where balance_days.balance_date = bounds.as_of_date)
+        sum(balance_days.deposit_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
             as deposit_day_cny,
-        sum(balance_days.wealth_day_cny) filter (where balance_days.balance_date = bounds.as_of_date)
+        sum(balance_days.wealth_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
             as wealth_day_cny,
-        sum(balance_days.loan_day_cny) filter (where balance_days.balance_date = bounds.as_of_date)
+        sum(balance_days.loan_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
             as loan_day_cny,
         -- Annual rates summed over the customer's days in the window: divided once by the days
         -- observed below.
@@ -41,8 +41,11 @@ balance_sums as (
         sum(balance_days.annual_wealth_fee_cny) as wealth_fee_cny,
         sum(balance_days.annual_account_cost_cny) as account_cost_cny
     from balance_days
-    cross join bounds
-    where balance_days.balance_date between bounds.first_day and bounds.as_of_date
+    -- The activity window as constants: the planner reads the range by its statistics (a scan of
+    -- the table when the window covers most of it); a join to the bounds made it walk the date
+    -- index over the window. The warehouse holds no day before first_day: the same range.
+    where balance_days.balance_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
+      and balance_days.balance_date <= {{ as_of_date() }}
     group by balance_days.customer_id
 ),
 
@@ -53,15 +56,15 @@ txn_sums as (
         sum(txn_days.txn_count)::bigint as txn_count,
         sum(txn_days.digital_txn_count)::bigint as digital_txn_count,
         sum(txn_days.monetary_cny) as monetary_cny,
-        coalesce(sum(txn_days.txn_count) filter (where txn_days.txn_date <= bounds.earlier_half_end), 0)
+        coalesce(sum(txn_days.txn_count) filter (where txn_days.txn_date <= (select earlier_half_end from bounds)), 0)
             as earlier_txn_count,
-        coalesce(sum(txn_days.txn_count) filter (where txn_days.txn_date > bounds.earlier_half_end), 0)
+        coalesce(sum(txn_days.txn_count) filter (where txn_days.txn_date > (select earlier_half_end from bounds)), 0)
             as recent_txn_count,
         sum(txn_days.fee_income_cny) as window_fee_income_cny,
         sum(txn_days.channel_cost_cny) as window_channel_cost_cny
     from txn_days
-    cross join bounds
-    where txn_days.txn_date between bounds.first_day and bounds.as_of_date
+    where txn_days.txn_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
+      and txn_days.txn_date <= {{ as_of_date() }}
     group by txn_days.customer_id
 ),
 
