@@ -17,6 +17,7 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+HORIZON_DAYS = 90
 _NOT_A_BALANCE = re.compile(r"change|chg|trend|ratio|pct|share|util|loan")
 
 
