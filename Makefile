@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-## Generate a synthetic bank (10,000 customers, 90 days) and run crm_daily for its last date.
+## Generate a synthetic bank (10,000 customers, two years) and run crm_daily for its last date.
 demo: install
 	$(BIN)/crm demo
 

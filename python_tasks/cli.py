@@ -82,8 +82,15 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
+    from python_tasks.ingest.landing_history import load_landing_history
+
     started = time.perf_counter()
     cmd_generate(args, settings)
+    # The daily run loads its own date's channel drops; a new warehouse also needs the earlier ones.
+    history = load_landing_history(_endpoints(settings).warehouse_dsn, settings.landing_dir,
+                                   date.fromisoformat(args.end_date), "demo-history")
+    print(f"loaded the channel drops of {history} earlier dates "
+          f"({time.perf_counter() - started:.1f}s since start)")
     args.date = None
     cmd_run(args, settings)
     print(f"demo finished in {time.perf_counter() - started:.1f}s")
@@ -114,7 +121,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     def scale(p: argparse.ArgumentParser) -> None:
         p.add_argument("--customers", type=int, default=10_000)
-        p.add_argument("--days", type=int, default=90)
+        # Two years: a 365-day feature window, a 90-day label horizon and a year of training dates.
+        p.add_argument("--days", type=int, default=730)
         p.add_argument("--seed", type=int, default=42)
         p.add_argument("--end-date", default="2026-09-30", help="last business date generated")
 

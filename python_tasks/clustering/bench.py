@@ -30,28 +30,33 @@ DEFAULT_ADMIN_DSN = "host=127.0.0.1 port=5432 user=postgres dbname=postgres"
 
 MART_DDL = """
 create schema if not exists marts;
-create table marts.mart_customer_value (
-    as_of_date date not null, customer_id text not null, aum_cny numeric(18, 2),
-    loan_exposure_cny numeric(18, 2), profit_contribution_cny numeric(18, 2),
-    frequency_90d integer, digital_share numeric(6, 4), product_count integer,
-    tenure_months integer, recency_days integer, primary key (as_of_date, customer_id)
+create table marts.mart_customer_features (
+    feature_date date not null, customer_id text not null, deposit_balance numeric(18, 2),
+    loan_balance numeric(18, 2), profit_90d numeric(18, 2), txn_count_90d integer,
+    digital_share_90d numeric(6, 4), branch_share_90d numeric(6, 4), pos_share_90d numeric(6, 4),
+    age_years integer, product_count integer, rm_contacts_90d integer, tenure_days integer,
+    days_since_last_txn integer, primary key (feature_date, customer_id)
 );
 """
 
 # Four behaviour groups (g = i % 4): wealthy, digital, borrowing, dormant. Normals by Box-Muller
 # because Postgres 15 has no random_normal().
 GENERATE = """
-insert into marts.mart_customer_value
+insert into marts.mart_customer_features
 select %(d)s, 'C' || lpad(i::text, 9, '0'),
        round(exp((array[14.73, 10.31, 9.62, 5.70])[g + 1] + 0.5 * n1)::numeric, 2),
        round(case when g = 2 then exp(13.59 + 0.4 * n2)
                   when u < 0.05 then exp(10.8 + n2) else 0 end::numeric, 2),
-       round(case when g = 3 then -exp(3.69 + 0.5 * n2)
-                  else exp((array[10.13, 7.31, 9.10])[g + 1] + 0.4 * n2) end::numeric, 2),
+       round(case when g = 3 then -exp(2.3 + 0.5 * n2)
+                  else exp((array[8.7, 5.9, 7.7])[g + 1] + 0.4 * n2) end::numeric, 2),
        greatest(0, round((array[25, 150, 60, 0.1])[g + 1] * exp(0.3 * n1)))::int,
        round(least(1, greatest(0, (array[0.5, 0.9, 0.5, 0.05])[g + 1] + 0.1 * n2))::numeric, 4),
+       round(least(1, greatest(0, (array[0.2, 0.01, 0.1, 0.05])[g + 1] + 0.05 * n1))::numeric, 4),
+       round(least(1, greatest(0, (array[0.1, 0.1, 0.3, 0.05])[g + 1] + 0.05 * n2))::numeric, 4),
+       (array[35, 20, 30, 18])[g + 1] + floor(u * (array[35, 12, 20, 57])[g + 1])::int,
        (array[5, 2, 3, 1])[g + 1] + floor(u * (array[4, 2, 3, 1])[g + 1])::int,
-       (array[60, 12, 24, 36])[g + 1] + floor(u * 200)::int,
+       case when g = 0 then floor(u * 6)::int else 0 end,
+       ((array[60, 12, 24, 36])[g + 1] + floor(u * 200)::int) * 30,
        case when g = 3 then case when u < 0.2 then null else 200 + floor(u * 1800)::int end
             else floor(u * 10)::int end
 from (
@@ -115,7 +120,7 @@ def main() -> None:
         with psycopg.connect(dsn, autocommit=True) as conn:
             conn.execute(MART_DDL)
             _timed("generate", timings, conn.execute, GENERATE, {"d": as_of, "n": args.rows})
-            conn.execute("vacuum analyze marts.mart_customer_value")
+            conn.execute("vacuum analyze marts.mart_customer_features")
         first = _timed("run (fit + score + profiles)", timings, run_clustering, dsn, as_of)
         second = _timed("rerun (reuse model, replace date)", timings, run_clustering, dsn, as_of)
         log.info("first run: %s", {k: v for k, v in first.items() if k != "selection"})

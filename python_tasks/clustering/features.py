@@ -17,7 +17,9 @@ from psycopg import sql
 
 Transform = Literal["none", "log1p", "slog1p"]
 
-SOURCE_TABLE = ("marts", "mart_customer_value")
+# The point-in-time feature table; a date's customers are its rows for that feature date.
+SOURCE_TABLE = ("marts", "mart_customer_features")
+DATE_COLUMN = "feature_date"
 
 
 @dataclass(frozen=True)
@@ -39,18 +41,21 @@ class Feature:
         return cls(**data)
 
 
-# Money is heavy-tailed and can be negative (profit), hence signed log. Counts are skewed but
-# non-negative, hence log1p after clipping at 0. Recency is capped: "no transaction for a
-# year" and "never transacted" (NULL or a huge number) mean the same thing for segmentation.
+# What tells the bank's groups apart is how much they hold and borrow, how and how often they
+# bank (the channel mix, not just "digital or not"), life stage (age) and the relationship
+# (products, RM contact). Money is heavy-tailed and can be negative, hence signed log; counts
+# are skewed but non-negative, hence log1p after clipping at 0; shares stay 0-1 and age is
+# clipped to adult years, so after standard scaling no single column dominates the distances.
 FEATURES: tuple[Feature, ...] = (
-    Feature("aum_slog", "aum_cny", "slog1p"),
-    Feature("loan_exposure_slog", "loan_exposure_cny", "slog1p"),
-    Feature("profit_slog", "profit_contribution_cny", "slog1p"),
-    Feature("frequency_90d_log", "frequency_90d", "log1p", lower=0.0),
-    Feature("digital_share", "digital_share", "none", lower=0.0, upper=1.0),
+    Feature("deposit_balance_slog", "deposit_balance", "slog1p"),
+    Feature("loan_balance_slog", "loan_balance", "slog1p"),
+    Feature("txn_count_90d_log", "txn_count_90d", "log1p", lower=0.0),
+    Feature("digital_share", "digital_share_90d", "none", lower=0.0, upper=1.0),
+    Feature("branch_share", "branch_share_90d", "none", lower=0.0, upper=1.0),
+    Feature("pos_share", "pos_share_90d", "none", lower=0.0, upper=1.0),
+    Feature("age_years", "age_years", "none", fill=45.0, lower=18.0, upper=90.0),
     Feature("product_count", "product_count", "none", lower=0.0, upper=10.0),
-    Feature("tenure_months_log", "tenure_months", "log1p", lower=0.0, upper=600.0),
-    Feature("recency_days_capped", "recency_days", "none", fill=365.0, lower=0.0, upper=365.0),
+    Feature("rm_contacts_90d_log", "rm_contacts_90d", "log1p", lower=0.0),
 )
 
 

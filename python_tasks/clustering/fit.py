@@ -17,6 +17,7 @@ from sklearn.metrics import silhouette_score
 from sklearn.preprocessing import StandardScaler
 
 from python_tasks.clustering.features import (
+    DATE_COLUMN,
     FEATURES,
     SOURCE_TABLE,
     Feature,
@@ -56,13 +57,14 @@ def load_sample(
     """
     columns = source_columns(features)
     query = sql.SQL(
-        "select customer_id, {cols} from {table} where as_of_date = %(d)s "
+        "select customer_id, {cols} from {table} where {date_column} = %(d)s "
         "order by md5(customer_id || %(seed)s::text), customer_id limit %(n)s"
     ).format(
         cols=sql.SQL(", ").join(
             sql.SQL("{0}::float8 as {0}").format(sql.Identifier(c)) for c in columns
         ),
         table=sql.Identifier(*SOURCE_TABLE),
+        date_column=sql.Identifier(DATE_COLUMN),
     )
     with conn.cursor() as cur:
         cur.execute(query, {"d": as_of_date, "seed": str(seed), "n": sample_size})

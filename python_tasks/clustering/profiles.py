@@ -38,6 +38,8 @@ BORROWER_MIN_SHARE = 0.5        # most of the cluster has a loan...
 BORROWER_LIFT = 1.5             # ...clearly more than the book, or larger loans
 BORROWER_LOAN_RATIO = 2.0
 DIGITAL_MIN_SHARE = 0.6         # most transactions via app/online
+BRANCH_MIN_SHARE = 0.2          # "branch-loyal": a real share of transactions at the counter...
+BRANCH_LIFT = 1.5               # ...and clearly more than the book
 NEW_TENURE_MONTHS = 12.0
 
 
@@ -50,12 +52,14 @@ class ClusterProfile:
     median_aum_cny: float = 0.0
     median_profit_cny: float = 0.0
     avg_digital_share: float = 0.0
+    avg_branch_share: float = 0.0
     avg_product_count: float = 0.0
     median_frequency_90d: float = 0.0
     median_loan_exposure_cny: float = 0.0
     borrower_share: float = 0.0
     median_recency_days: float = 0.0
     median_tenure_months: float = 0.0
+    median_age_years: float = 0.0
 
 
 @dataclass(frozen=True)
@@ -84,7 +88,10 @@ def base_label(p: ClusterProfile, pop: ClusterProfile) -> str:
         and p.median_frequency_90d >= pop.median_frequency_90d
     ):
         return DIGITAL
-    if p.avg_digital_share < pop.avg_digital_share and p.median_aum_cny >= pop.median_aum_cny:
+    if (
+        p.avg_branch_share >= max(BRANCH_MIN_SHARE, BRANCH_LIFT * pop.avg_branch_share)
+        and p.median_aum_cny >= pop.median_aum_cny
+    ):
         return SAVERS
     if p.median_tenure_months <= NEW_TENURE_MONTHS:
         return NEW

@@ -10,7 +10,7 @@ import psycopg
 from psycopg import sql
 
 from python_tasks.clustering import store
-from python_tasks.clustering.features import FEATURES, SOURCE_TABLE
+from python_tasks.clustering.features import DATE_COLUMN, FEATURES, SOURCE_TABLE
 from python_tasks.clustering.fit import build_model, fit_sample, load_sample, should_refit
 from python_tasks.clustering.labels import stable_cluster_ids
 from python_tasks.clustering.model import ClusterModel
@@ -21,8 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def _has_rows(conn: psycopg.Connection, as_of_date: date) -> bool:
-    query = sql.SQL("select exists (select 1 from {} where as_of_date = %s)").format(
-        sql.Identifier(*SOURCE_TABLE)
+    query = sql.SQL("select exists (select 1 from {} where {} = %s)").format(
+        sql.Identifier(*SOURCE_TABLE), sql.Identifier(DATE_COLUMN)
     )
     row = conn.execute(query, (as_of_date,)).fetchone()
     return bool(row and row[0])
@@ -69,7 +69,7 @@ def run_clustering(
     seed: int = 42,
     refit_after_days: int = 7,
 ) -> dict[str, Any]:
-    """Cluster the customers of ``as_of_date`` in ``marts.mart_customer_value``.
+    """Cluster the customers of ``as_of_date`` in ``marts.mart_customer_features``.
 
     Refits only when there is no model on or before the date, the latest is older than
     ``refit_after_days``, or a pinned ``k`` differs from it; new models inherit cluster ids
@@ -83,7 +83,9 @@ def run_clustering(
         with conn.transaction():
             store.lock_run(conn)
             if not _has_rows(conn, as_of_date):
-                raise ValueError(f"no rows in marts.mart_customer_value for {as_of_date}")
+                raise ValueError(
+                    f"no rows in {'.'.join(SOURCE_TABLE)} for {as_of_date}: build the features first"
+                )
             latest = store.latest_model(conn, as_of_date)
             refit, reason = should_refit(
                 latest, as_of_date, k=k, refit_after_days=refit_after_days, features=FEATURES

@@ -14,7 +14,7 @@ from datetime import date
 import psycopg
 from psycopg import sql
 
-from python_tasks.clustering.features import SOURCE_TABLE, sql_expression
+from python_tasks.clustering.features import DATE_COLUMN, SOURCE_TABLE, sql_expression
 from python_tasks.clustering.model import ClusterModel
 
 log = logging.getLogger(__name__)
@@ -69,7 +69,7 @@ from (
     select m.customer_id,
            {standardised}
     from {table} m
-    where m.as_of_date = %(as_of_date)s
+    where m.{date_column} = %(as_of_date)s
     -- offset 0 keeps Postgres from inlining this subquery into the join, which would
     -- recompute every transform once per centroid (measured: 2x slower on 1M customers).
     offset 0
@@ -86,6 +86,7 @@ order by z.customer_id collate "C", distance, c.cluster_id
         distance=distance,
         standardised=standardised,
         table=sql.Identifier(*SOURCE_TABLE),
+        date_column=sql.Identifier(DATE_COLUMN),
         centroid_rows=centroid_rows,
         centroid_cols=sql.SQL(", ").join(_c(j) for j in range(n)),
     )

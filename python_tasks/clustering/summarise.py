@@ -8,41 +8,44 @@ import psycopg
 from psycopg import sql
 from psycopg.rows import dict_row
 
-from python_tasks.clustering.features import SOURCE_TABLE
+from python_tasks.clustering.features import DATE_COLUMN, SOURCE_TABLE
 from python_tasks.clustering.profiles import ClusterName, ClusterProfile, name_clusters
 
 log = logging.getLogger(__name__)
 
 # grouping sets: one pass gives every cluster and the whole population (cluster_id null),
 # which the naming rules compare against. Recency is capped as in the features, so "never
-# transacted" does not drag medians to absurd values.
+# transacted" does not drag medians to absurd values. Profit is the trailing 90 days' profit
+# as a yearly figure.
 _STATS = sql.SQL(
     """
 select cc.cluster_id,
        count(*) as customers,
-       percentile_cont(0.5) within group (order by m.aum_cny::float8) as median_aum_cny,
-       percentile_cont(0.5) within group (order by m.profit_contribution_cny::float8)
+       percentile_cont(0.5) within group (order by m.deposit_balance::float8) as median_aum_cny,
+       percentile_cont(0.5) within group (order by m.profit_90d::float8 * 365 / 90)
            as median_profit_cny,
-       avg(m.digital_share::float8) as avg_digital_share,
+       avg(m.digital_share_90d::float8) as avg_digital_share,
+       avg(m.branch_share_90d::float8) as avg_branch_share,
        avg(m.product_count::float8) as avg_product_count,
-       percentile_cont(0.5) within group (order by m.frequency_90d::float8)
+       percentile_cont(0.5) within group (order by m.txn_count_90d::float8)
            as median_frequency_90d,
-       percentile_cont(0.5) within group (order by coalesce(m.loan_exposure_cny, 0)::float8)
+       percentile_cont(0.5) within group (order by coalesce(m.loan_balance, 0)::float8)
            as median_loan_exposure_cny,
-       avg(case when coalesce(m.loan_exposure_cny, 0) > 0 then 1.0 else 0.0 end)::float8
+       avg(case when coalesce(m.loan_balance, 0) > 0 then 1.0 else 0.0 end)::float8
            as borrower_share,
        percentile_cont(0.5) within group (
-           order by least(greatest(coalesce(m.recency_days, 365), 0), 365)::float8
+           order by least(greatest(coalesce(m.days_since_last_txn, 365), 0), 365)::float8
        ) as median_recency_days,
-       percentile_cont(0.5) within group (order by m.tenure_months::float8)
-           as median_tenure_months
+       percentile_cont(0.5) within group (order by m.tenure_days::float8 / 30.44)
+           as median_tenure_months,
+       percentile_cont(0.5) within group (order by m.age_years::float8) as median_age_years
 from ml.customer_clusters cc
-join {table} m on m.as_of_date = cc.as_of_date and m.customer_id = cc.customer_id
+join {table} m on m.{date_column} = cc.as_of_date and m.customer_id = cc.customer_id
 where cc.as_of_date = %s
 group by grouping sets ((cc.cluster_id), ())
 order by cc.cluster_id nulls first
 """
-).format(table=sql.Identifier(*SOURCE_TABLE))
+).format(table=sql.Identifier(*SOURCE_TABLE), date_column=sql.Identifier(DATE_COLUMN))
 
 
 def _profile(row: dict) -> ClusterProfile:
@@ -56,12 +59,14 @@ def _profile(row: dict) -> ClusterProfile:
         median_aum_cny=f("median_aum_cny"),
         median_profit_cny=f("median_profit_cny"),
         avg_digital_share=f("avg_digital_share"),
+        avg_branch_share=f("avg_branch_share"),
         avg_product_count=f("avg_product_count"),
         median_frequency_90d=f("median_frequency_90d"),
         median_loan_exposure_cny=f("median_loan_exposure_cny"),
         borrower_share=f("borrower_share"),
         median_recency_days=f("median_recency_days"),
         median_tenure_months=f("median_tenure_months"),
+        median_age_years=f("median_age_years"),
     )
 
 

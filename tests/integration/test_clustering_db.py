@@ -45,18 +45,22 @@ GROUPS = ("wealthy", "digital", "borrowing", "dormant")
 
 MART_DDL = """
 create schema if not exists marts;
-create table marts.mart_customer_value (
-    as_of_date date not null,
+create table marts.mart_customer_features (
+    feature_date date not null,
     customer_id text not null,
-    aum_cny numeric(18, 2),
-    loan_exposure_cny numeric(18, 2),
-    profit_contribution_cny numeric(18, 2),
-    frequency_90d integer,
-    digital_share numeric(6, 4),
+    deposit_balance numeric(18, 2),
+    loan_balance numeric(18, 2),
+    profit_90d numeric(18, 2),
+    txn_count_90d integer,
+    digital_share_90d numeric(6, 4),
+    branch_share_90d numeric(6, 4),
+    pos_share_90d numeric(6, 4),
+    age_years integer,
     product_count integer,
-    tenure_months integer,
-    recency_days integer,
-    primary key (as_of_date, customer_id)
+    rm_contacts_90d integer,
+    tenure_days integer,
+    days_since_last_txn integer,
+    primary key (feature_date, customer_id)
 );
 """
 
@@ -69,49 +73,65 @@ def synthetic_customers(seed: int = 0) -> pd.DataFrame:
     for g in GROUPS:
         if g == "wealthy":
             cols = dict(
-                aum_cny=rng.lognormal(np.log(2.5e6), 0.4, n),
-                loan_exposure_cny=np.zeros(n),
-                profit_contribution_cny=rng.lognormal(np.log(25e3), 0.4, n),
-                frequency_90d=rng.poisson(25, n),
-                digital_share=rng.beta(5, 5, n),
+                deposit_balance=rng.lognormal(np.log(2.5e6), 0.4, n),
+                loan_balance=np.zeros(n),
+                profit_90d=rng.lognormal(np.log(6e3), 0.4, n),
+                txn_count_90d=rng.poisson(25, n),
+                digital_share_90d=rng.beta(5, 5, n),
+                branch_share_90d=rng.beta(2, 8, n),
+                pos_share_90d=rng.beta(1, 9, n),
+                age_years=rng.integers(35, 70, n),
                 product_count=rng.integers(5, 9, n),
-                tenure_months=rng.integers(60, 300, n),
-                recency_days=rng.integers(0, 10, n).astype(float),
+                rm_contacts_90d=rng.poisson(3, n),
+                tenure_days=rng.integers(1800, 9000, n),
+                days_since_last_txn=rng.integers(0, 10, n).astype(float),
             )
         elif g == "digital":
             cols = dict(
-                aum_cny=rng.lognormal(np.log(3e4), 0.5, n),
-                loan_exposure_cny=np.zeros(n),
-                profit_contribution_cny=rng.lognormal(np.log(1500), 0.5, n),
-                frequency_90d=rng.poisson(150, n),
-                digital_share=rng.beta(18, 2, n),
+                deposit_balance=rng.lognormal(np.log(3e4), 0.5, n),
+                loan_balance=np.zeros(n),
+                profit_90d=rng.lognormal(np.log(400), 0.5, n),
+                txn_count_90d=rng.poisson(150, n),
+                digital_share_90d=rng.beta(18, 2, n),
+                branch_share_90d=rng.beta(1, 60, n),
+                pos_share_90d=rng.beta(2, 18, n),
+                age_years=rng.integers(20, 32, n),
                 product_count=rng.integers(2, 4, n),
-                tenure_months=rng.integers(12, 60, n),
-                recency_days=rng.integers(0, 3, n).astype(float),
+                rm_contacts_90d=np.zeros(n, dtype=int),
+                tenure_days=rng.integers(360, 1800, n),
+                days_since_last_txn=rng.integers(0, 3, n).astype(float),
             )
         elif g == "borrowing":
             cols = dict(
-                aum_cny=rng.lognormal(np.log(1.5e4), 0.5, n),
-                loan_exposure_cny=rng.lognormal(np.log(8e5), 0.4, n),
-                profit_contribution_cny=rng.lognormal(np.log(9000), 0.4, n),
-                frequency_90d=rng.poisson(60, n),
-                digital_share=rng.beta(5, 5, n),
+                deposit_balance=rng.lognormal(np.log(1.5e4), 0.5, n),
+                loan_balance=rng.lognormal(np.log(8e5), 0.4, n),
+                profit_90d=rng.lognormal(np.log(2200), 0.4, n),
+                txn_count_90d=rng.poisson(60, n),
+                digital_share_90d=rng.beta(5, 5, n),
+                branch_share_90d=rng.beta(1, 9, n),
+                pos_share_90d=rng.beta(3, 7, n),
+                age_years=rng.integers(30, 50, n),
                 product_count=rng.integers(3, 6, n),
-                tenure_months=rng.integers(24, 180, n),
-                recency_days=rng.integers(0, 7, n).astype(float),
+                rm_contacts_90d=np.zeros(n, dtype=int),
+                tenure_days=rng.integers(720, 5400, n),
+                days_since_last_txn=rng.integers(0, 7, n).astype(float),
             )
         else:
             recency = rng.integers(200, 2000, n).astype(float)
             recency[rng.random(n) < 0.2] = np.nan  # never transacted
             cols = dict(
-                aum_cny=rng.lognormal(np.log(300), 1.0, n),
-                loan_exposure_cny=np.zeros(n),
-                profit_contribution_cny=-rng.lognormal(np.log(40), 0.5, n),
-                frequency_90d=(rng.random(n) < 0.1).astype(int),
-                digital_share=rng.beta(1, 20, n),
+                deposit_balance=rng.lognormal(np.log(300), 1.0, n),
+                loan_balance=np.zeros(n),
+                profit_90d=-rng.lognormal(np.log(10), 0.5, n),
+                txn_count_90d=(rng.random(n) < 0.1).astype(int),
+                digital_share_90d=rng.beta(1, 20, n),
+                branch_share_90d=rng.beta(1, 20, n),
+                pos_share_90d=rng.beta(1, 20, n),
+                age_years=rng.integers(18, 75, n),
                 product_count=np.ones(n, dtype=int),
-                tenure_months=rng.integers(36, 240, n),
-                recency_days=recency,
+                rm_contacts_90d=np.zeros(n, dtype=int),
+                tenure_days=rng.integers(1080, 7200, n),
+                days_since_last_txn=recency,
             )
         part = pd.DataFrame(cols)
         part["group"] = g
@@ -126,18 +146,18 @@ def jittered(frame: pd.DataFrame, seed: int) -> pd.DataFrame:
     """The same customers a few days later: small multiplicative noise on money and counts."""
     rng = np.random.default_rng(seed)
     out = frame.copy()
-    for col in ("aum_cny", "loan_exposure_cny", "profit_contribution_cny"):
+    for col in ("deposit_balance", "loan_balance", "profit_90d"):
         out[col] = out[col] * rng.lognormal(0, 0.05, len(out))
-    out["frequency_90d"] = np.maximum(0, out["frequency_90d"] + rng.integers(-2, 3, len(out)))
+    out["txn_count_90d"] = np.maximum(0, out["txn_count_90d"] + rng.integers(-2, 3, len(out)))
     return out
 
 
 def load_mart(dsn: str, as_of: date, frame: pd.DataFrame) -> None:
-    cols = ["customer_id", *source_columns(FEATURES)]
+    cols = [c for c in frame.columns if c != "group"]
     with psycopg.connect(dsn) as conn:
-        conn.execute("delete from marts.mart_customer_value where as_of_date = %s", (as_of,))
+        conn.execute("delete from marts.mart_customer_features where feature_date = %s", (as_of,))
         with conn.cursor().copy(
-            sql.SQL("copy marts.mart_customer_value (as_of_date, {}) from stdin").format(
+            sql.SQL("copy marts.mart_customer_features (feature_date, {}) from stdin").format(
                 sql.SQL(", ").join(map(sql.Identifier, cols))
             )
         ) as copy:
@@ -145,7 +165,8 @@ def load_mart(dsn: str, as_of: date, frame: pd.DataFrame) -> None:
                 copy.write_row((as_of, *[_cell(c, v) for c, v in zip(cols, rec)]))
 
 
-INT_COLUMNS = {"frequency_90d", "product_count", "tenure_months", "recency_days"}
+INT_COLUMNS = {"txn_count_90d", "age_years", "product_count", "rm_contacts_90d", "tenure_days",
+               "days_since_last_txn"}
 
 
 def _cell(column: str, value: object) -> object:
@@ -189,7 +210,7 @@ def db(dsn: str, customers: pd.DataFrame) -> str:
     """Each test starts with no models and only D1 in the mart."""
     with psycopg.connect(dsn) as conn:
         conn.execute("drop schema if exists ml cascade")
-        conn.execute("truncate marts.mart_customer_value")
+        conn.execute("truncate marts.mart_customer_features")
     load_mart(dsn, D1, customers)
     return dsn
 
@@ -293,10 +314,10 @@ def test_pinned_k_refits_and_new_cluster_gets_fresh_id(db: str) -> None:
     d2 = D1 + timedelta(days=1)
     with psycopg.connect(db) as conn:
         conn.execute(
-            "insert into marts.mart_customer_value select %s, customer_id, aum_cny, "
-            "loan_exposure_cny, profit_contribution_cny, frequency_90d, digital_share, "
-            "product_count, tenure_months, recency_days from marts.mart_customer_value "
-            "where as_of_date = %s", (d2, D1),
+            "insert into marts.mart_customer_features select %s, customer_id, deposit_balance, "
+            "loan_balance, profit_90d, txn_count_90d, digital_share_90d, branch_share_90d, "
+            "pos_share_90d, age_years, product_count, rm_contacts_90d, tenure_days, "
+            "days_since_last_txn from marts.mart_customer_features where feature_date = %s", (d2, D1),
         )
     pinned = run_clustering(db, d2, k=5)
     assert pinned["refitted"] is True and pinned["k"] == 5
@@ -339,21 +360,22 @@ def test_sql_transforms_equal_numpy_transforms(db: str) -> None:
     edge = pd.DataFrame(
         {
             "customer_id": ["E1", "E2", "E3"],
-            "aum_cny": [None, -5.5, 123456789012.34],
-            "loan_exposure_cny": [0.0, None, 1.0],
-            "profit_contribution_cny": [-1e6, 0.01, None],
-            "frequency_90d": [None, -1, 10_000],
-            "digital_share": [1.5, None, 0.3333],
+            "deposit_balance": [None, -5.5, 123456789012.34],
+            "loan_balance": [0.0, None, 1.0],
+            "txn_count_90d": [None, -1, 10_000],
+            "digital_share_90d": [1.5, None, 0.3333],
+            "branch_share_90d": [None, -0.5, 0.25],
+            "pos_share_90d": [0.0, 2.0, None],
+            "age_years": [None, 5, 140],
             "product_count": [None, 99, 0],
-            "tenure_months": [None, 5000, 1],
-            "recency_days": [None, -3, 99_999],
+            "rm_contacts_90d": [None, -3, 99_999],
         }
     )
     load_mart(db, D1 + timedelta(days=99), edge.astype(object).where(edge.notna(), None))
     with psycopg.connect(db) as conn:
         query = sql.SQL(
-            "select customer_id, {raw}, {feats} from marts.mart_customer_value m "
-            "where as_of_date >= %s order by customer_id"
+            "select customer_id, {raw}, {feats} from marts.mart_customer_features m "
+            "where feature_date >= %s order by customer_id"
         ).format(
             raw=sql.SQL(", ").join(
                 sql.SQL("m.{}::float8").format(sql.Identifier(c)) for c in source_columns(FEATURES)

@@ -16,6 +16,7 @@ import pytest
 from python_tasks.access import ensure_roles
 from python_tasks.ingest.corebank import load_corebank
 from python_tasks.ingest.landing import load_landing
+from python_tasks.ingest.landing_history import load_landing_history
 from python_tasks.synthetic.bank import GenerationSpec, generate
 from python_tasks.transform.dbt_build import run_dbt
 from tests.pgtools import create_database, drop_database
@@ -71,6 +72,8 @@ def built(pg_admin_dsn, tmp_path_factory):
         customer_id = _quiet_customer(source)
         _plant_late_transaction(source, customer_id)
         ensure_roles(warehouse)
+        history_dates = load_landing_history(warehouse, landing, D - timedelta(days=1), "test-history")
+        assert history_dates == SPEC.days - 2
         states = {}
         for day in (D - timedelta(days=1), D):
             load_corebank(source, warehouse, day, f"test-{day}")
@@ -110,6 +113,13 @@ def test_late_transaction_appears_once_recorded(built):
         assert after.txn_count_90d >= 1
         assert float(after.txn_amount_90d) >= PLANTED_AMOUNT
         assert after.days_since_last_txn <= (D - timedelta(days=1) - EVENT_DAY).days
+
+
+def test_channel_history_reaches_the_history_dates(built):
+    _, states = built
+    history = states[D][states[D].feature_date == HISTORY_DATE]
+    assert history.contacts_90d.sum() > 0
+    assert history.campaign_responses_180d.sum() > 0
 
 
 def test_daily_run_adds_the_build_date_and_keeps_history(built):

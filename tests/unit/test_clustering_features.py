@@ -20,14 +20,15 @@ from python_tasks.clustering.features import (
 
 def _row(**overrides: object) -> dict[str, object]:
     row: dict[str, object] = {
-        "aum_cny": 0.0,
-        "loan_exposure_cny": 0.0,
-        "profit_contribution_cny": 0.0,
-        "frequency_90d": 0,
-        "digital_share": 0.0,
+        "deposit_balance": 0.0,
+        "loan_balance": 0.0,
+        "txn_count_90d": 0,
+        "digital_share_90d": 0.0,
+        "branch_share_90d": 0.0,
+        "pos_share_90d": 0.0,
+        "age_years": 40,
         "product_count": 0,
-        "tenure_months": 0,
-        "recency_days": 0,
+        "rm_contacts_90d": 0,
     }
     row.update(overrides)
     return row
@@ -39,37 +40,35 @@ def _features(frame: pd.DataFrame) -> dict[str, float]:
 
 
 def test_money_uses_signed_log() -> None:
-    got = _features(pd.DataFrame([_row(aum_cny=1e6, profit_contribution_cny=-999.0)]))
-    assert got["aum_slog"] == pytest.approx(math.log(1e6 + 1))
-    assert got["profit_slog"] == pytest.approx(-math.log(1000.0))
-    assert got["loan_exposure_slog"] == 0.0
+    got = _features(pd.DataFrame([_row(deposit_balance=1e6, loan_balance=-999.0)]))
+    assert got["deposit_balance_slog"] == pytest.approx(math.log(1e6 + 1))
+    assert got["loan_balance_slog"] == pytest.approx(-math.log(1000.0))
 
 
 def test_clips_fills_and_caps() -> None:
     got = _features(
         pd.DataFrame(
-            [_row(digital_share=1.7, product_count=40, recency_days=None, frequency_90d=-3,
-                  tenure_months=None)]
+            [_row(digital_share_90d=1.7, product_count=40, age_years=None, txn_count_90d=-3,
+                  branch_share_90d=-0.2)]
         )
     )
     assert got["digital_share"] == 1.0
+    assert got["branch_share"] == 0.0
     assert got["product_count"] == 10.0
-    assert got["recency_days_capped"] == 365.0  # never transacted counts as fully dormant
-    assert got["frequency_90d_log"] == 0.0
-    assert got["tenure_months_log"] == 0.0
-    big = _features(pd.DataFrame([_row(recency_days=99_999)]))
-    assert big["recency_days_capped"] == 365.0
+    assert got["age_years"] == 45.0  # unknown (erased) age: a middle value, not an outlier
+    assert got["txn_count_90d_log"] == 0.0
+    assert _features(pd.DataFrame([_row(age_years=130)]))["age_years"] == 90.0
 
 
 def test_transform_accepts_decimal_and_object_columns() -> None:
     from decimal import Decimal
 
-    frame = pd.DataFrame([_row(aum_cny=Decimal("12345.67"))])
-    assert _features(frame)["aum_slog"] == pytest.approx(math.log(12346.67))
+    frame = pd.DataFrame([_row(deposit_balance=Decimal("12345.67"))])
+    assert _features(frame)["deposit_balance_slog"] == pytest.approx(math.log(12346.67))
 
 
 def test_matrix_shape_and_dtype() -> None:
-    frame = pd.DataFrame([_row(), _row(aum_cny=5.0)])
+    frame = pd.DataFrame([_row(), _row(deposit_balance=5.0)])
     x = transform_frame(frame)
     assert x.shape == (2, len(FEATURES)) and x.dtype == np.float64
 

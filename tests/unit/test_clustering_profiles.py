@@ -22,7 +22,7 @@ from python_tasks.clustering.profiles import (
 
 POP = ClusterProfile(
     cluster_id=None, customers=10_000, median_aum_cny=20_000, median_profit_cny=800,
-    avg_digital_share=0.5, avg_product_count=2.5, median_frequency_90d=40,
+    avg_digital_share=0.5, avg_branch_share=0.1, avg_product_count=2.5, median_frequency_90d=40,
     median_loan_exposure_cny=0, borrower_share=0.25, median_recency_days=5,
     median_tenure_months=60,
 )
@@ -37,7 +37,8 @@ DORMANT_P = _p(1, median_aum_cny=300, median_frequency_90d=0, median_recency_day
                avg_digital_share=0.05)
 BORROW_P = _p(2, borrower_share=0.95, median_loan_exposure_cny=800_000)
 DIGITAL_P = _p(3, avg_digital_share=0.9, median_frequency_90d=150)
-SAVER_P = _p(4, avg_digital_share=0.2, median_aum_cny=80_000, median_frequency_90d=10)
+SAVER_P = _p(4, avg_digital_share=0.2, avg_branch_share=0.4, median_aum_cny=80_000,
+             median_frequency_90d=10)
 
 
 @pytest.mark.parametrize(
@@ -62,7 +63,15 @@ def test_wealthy_needs_real_money_even_in_a_poor_book() -> None:
 
 
 def test_dormant_but_rich_is_not_low_balance() -> None:
-    assert base_label(replace(DORMANT_P, median_aum_cny=90_000), POP) == SAVERS
+    assert base_label(replace(DORMANT_P, median_aum_cny=90_000), POP) != DORMANT
+
+
+def test_no_branch_label_without_branch_activity() -> None:
+    """Savers who bank by card and app are not "branch-loyal", however little is digital."""
+    card_only = replace(SAVER_P, avg_digital_share=0.1, avg_branch_share=0.0)
+    assert base_label(card_only, POP) != SAVERS
+    barely = replace(SAVER_P, avg_branch_share=0.12)  # above the book, but no real share
+    assert base_label(barely, POP) != SAVERS
 
 
 def test_names_and_offers_are_deterministic_and_order_free() -> None:
