@@ -22,8 +22,10 @@ import time
 from datetime import timedelta
 from pathlib import Path
 
+import psycopg
+
 from python_tasks.config import REPO_ROOT, Settings
-from python_tasks.warehouse import resolve
+from python_tasks.warehouse import resolve, with_dbname
 
 RESULTS = REPO_ROOT / "bench" / "results"
 
@@ -67,6 +69,8 @@ def main() -> None:
     parser.add_argument("--customers", type=int, default=10_000)
     parser.add_argument("--days", type=int, default=730)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--reuse", action="store_true",
+                        help="train and score again on the bank built by the previous run (no generation or build)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
 
@@ -78,21 +82,29 @@ def main() -> None:
     from python_tasks.synthetic.bank import GenerationSpec, generate
     from python_tasks.transform.dbt_build import run_dbt
 
-    ep = fresh_endpoints(resolve(Settings.from_env()), "models")
     spec = GenerationSpec(customers=args.customers, days=args.days, seed=args.seed)
     end = spec.end_date
-    landing = Path(tempfile.mkdtemp(prefix="crm_models_")) / "landing"
-    generate(ep.source_dsn, landing, spec)
-    ensure_roles(ep.warehouse_dsn)
-    load_corebank(ep.source_dsn, ep.warehouse_dsn, end, f"models-{end}")
-    # The channel feeds arrive as one drop per day: every day's, so contacts and complaints have history.
-    day = spec.start_date
-    while day <= end:
-        load_landing(ep.warehouse_dsn, landing, day, f"models-{day}")
-        day += timedelta(days=1)
-    started = time.perf_counter()
-    run_dbt(ep.warehouse_dsn, ["build"], as_of_date=end)
-    build_s = time.perf_counter() - started
+    build_s = 0.0
+    if args.reuse:
+        base = resolve(Settings.from_env())
+        ep = type(base)(warehouse_dsn=with_dbname(base.warehouse_dsn, "bench_models_wh"),
+                        source_dsn=with_dbname(base.warehouse_dsn, "bench_models_src"), embedded=base.embedded)
+        with psycopg.connect(ep.warehouse_dsn) as conn:
+            conn.execute("drop schema if exists ml cascade")
+    else:
+        ep = fresh_endpoints(resolve(Settings.from_env()), "models")
+        landing = Path(tempfile.mkdtemp(prefix="crm_models_")) / "landing"
+        generate(ep.source_dsn, landing, spec)
+        ensure_roles(ep.warehouse_dsn)
+        load_corebank(ep.source_dsn, ep.warehouse_dsn, end, f"models-{end}")
+        # The channel feeds arrive as one drop per day: every day's, so contacts and complaints have history.
+        day = spec.start_date
+        while day <= end:
+            load_landing(ep.warehouse_dsn, landing, day, f"models-{day}")
+            day += timedelta(days=1)
+        started = time.perf_counter()
+        run_dbt(ep.warehouse_dsn, ["build"], as_of_date=end)
+        build_s = time.perf_counter() - started
 
     started = time.perf_counter()
     trained = train_models(ep.warehouse_dsn, end)
@@ -111,7 +123,7 @@ def main() -> None:
         "",
         *figures_table(trained),
         "",
-        f"dbt build {build_s:.0f} s; training {train_s:.0f} s (peak RSS {train_mb:,.0f} MB); scoring "
+        (f"dbt build {build_s:.0f} s; " if build_s else "") + f"training {train_s:.0f} s (peak RSS {train_mb:,.0f} MB); scoring "
         f"{scored['customers']:,} customers in {scored['chunks']} chunks {score_s:.0f} s (peak RSS {score_mb:,.0f} MB).",
         "",
     ]

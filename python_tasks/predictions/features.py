@@ -94,13 +94,12 @@ def stream_date(conn: psycopg.Connection, as_of: date, columns: Sequence[str],
 
 
 def in_population(frame: pd.DataFrame) -> np.ndarray:
-    """Customers who can still leave or grow: not closed and holding at least one product."""
-    keep = np.ones(len(frame), dtype=bool)
-    if "customer_closed" in frame:
-        keep &= ~(frame["customer_closed"].fillna(0).to_numpy() > 0)
-    if "product_count" in frame:
-        keep &= frame["product_count"].fillna(0).to_numpy() > 0
-    return keep
+    """Customers who can still leave or grow: not already gone by the churn label's own
+    definition (closed, no product, or quiet for the horizon with every balance gone). Scoring
+    the already-gone would count as 'predicting' what has happened."""
+    from python_tasks.predictions.labels import HORIZON_DAYS, has_left
+
+    return ~has_left(frame, HORIZON_DAYS)
 
 
 def product_types(columns: Sequence[str]) -> list[str]:

@@ -4,7 +4,8 @@ Churn (the customer left within H days of D), written down once here and in docs
 a customer in the population at D (not closed, holding a product) has left by D + H when, at D + H,
 - the customer is closed (``customer_closed``), or
 - the customer holds no product any more (``product_count`` = 0), or
-- the customer has made no transaction for H days and every balance is gone (<= 1 CNY), or
+- the customer has made no transaction for 30 days (QUIET_DAYS) and every balance is gone
+  (<= 1 CNY), or
 - the customer has no feature row at all (erased or removed from the core system).
 Next-period value: ``profit_90d`` at D + H (zero when the customer has left).
 Product opened: ``has_<type>`` false at D and true at D + H.
@@ -17,6 +18,11 @@ from datetime import timedelta
 import numpy as np
 import pandas as pd
 
+HORIZON_DAYS = 90
+# Quiet this long with nothing left counts as gone. Shorter than the horizon, so a customer who
+# empties the accounts and stops within the horizon is a leaver of that horizon, not only one who
+# had already stopped before D (whose features would show it).
+QUIET_DAYS = 30
 _NOT_A_BALANCE = re.compile(r"change|chg|trend|ratio|pct|share|util|loan")
 
 
@@ -25,8 +31,9 @@ def balance_columns(columns) -> list[str]:
     return [c for c in columns if "balance" in c and not _NOT_A_BALANCE.search(c)]
 
 
-def has_left(later: pd.DataFrame, horizon_days: int) -> np.ndarray:
-    """Whether each row (a customer at D + H) says the customer has gone."""
+def has_left(later: pd.DataFrame, horizon_days: int | None = None) -> np.ndarray:
+    """Whether each row (a customer at D + H, or at D for the population) says the customer has
+    gone. ``horizon_days`` is kept for callers; the quiet period is QUIET_DAYS."""
     n = len(later)
     left = np.zeros(n, dtype=bool)
     if "customer_closed" in later:
@@ -35,7 +42,7 @@ def has_left(later: pd.DataFrame, horizon_days: int) -> np.ndarray:
         left |= later["product_count"].fillna(0).to_numpy() <= 0
     balances = balance_columns(later.columns)
     if "days_since_last_txn" in later and balances:
-        quiet = later["days_since_last_txn"].fillna(1e9).to_numpy() >= horizon_days
+        quiet = later["days_since_last_txn"].fillna(1e9).to_numpy() >= QUIET_DAYS
         empty = (later[balances].fillna(0).abs().to_numpy() <= 1.0).all(axis=1)
         left |= quiet & empty
     return left

@@ -30,13 +30,22 @@ class PlattCalibrated:
     """A boosted classifier whose scores are mapped to probabilities by a logistic fit on a later
     holdout date (Platt scaling). Monotone, so ranking figures are the booster's own."""
 
-    def __init__(self, booster: HistGradientBoostingClassifier, features: list[str]):
+    def __init__(self, booster: HistGradientBoostingClassifier, features: list[str],
+                 fill: dict[str, float] | None = None):
         self.booster = booster
         self.features = features
+        # Features with no value at all in the training rows (card utilisation among customers
+        # without a card) are filled with a constant: the booster cannot bin an all-missing column.
+        self.fill = fill or {}
         self.scaler: LogisticRegression | None = None
 
+    def inputs(self, frame: pd.DataFrame) -> pd.DataFrame:
+        x = frame[self.features]
+        fill = getattr(self, "fill", None)  # models saved before the fill existed have none
+        return x.fillna(fill) if fill else x
+
     def raw(self, frame: pd.DataFrame) -> np.ndarray:
-        p = self.booster.predict_proba(frame[self.features])[:, 1]
+        p = self.booster.predict_proba(self.inputs(frame))[:, 1]
         p = np.clip(p, 1e-6, 1 - 1e-6)
         return np.log(p / (1 - p))
 

@@ -21,11 +21,11 @@ from sklearn.ensemble import HistGradientBoostingClassifier, HistGradientBoostin
 from python_tasks.predictions import labels, metrics, reasons
 from python_tasks.predictions.drift import reference_bins
 from python_tasks.predictions.features import in_population, product_types
+from python_tasks.predictions.labels import HORIZON_DAYS
 from python_tasks.predictions.model import CHURN, NEXT_BEST_PRODUCT, VALUE, ModelBundle, PlattCalibrated
 
 log = logging.getLogger(__name__)
 
-HORIZON_DAYS = 90
 MIN_LEAVERS = 20          # fewer leavers in the training dates than this: not enough to learn from
 MIN_OPENINGS = 10         # per product; products with fewer openings are not recommended
 REASON_FEATURES = 8       # features whose contributions are computed per customer
@@ -87,8 +87,10 @@ def _booster(seed: int) -> HistGradientBoostingClassifier:
 
 def _classifier(fit: pd.DataFrame, y_fit: np.ndarray, cal: pd.DataFrame, y_cal: np.ndarray,
                 features: list[str], seed: int) -> PlattCalibrated:
-    booster = _booster(seed).fit(fit[features], y_fit)
-    return PlattCalibrated(booster, features).calibrate(cal, y_cal)
+    fill = {f: -1.0 for f in features if fit[f].isna().all()}
+    model = PlattCalibrated(None, features, fill)  # type: ignore[arg-type]
+    model.booster = _booster(seed).fit(model.inputs(fit), y_fit)
+    return model.calibrate(cal, y_cal)
 
 
 def _medians(frame: pd.DataFrame, features: list[str]) -> dict[str, float]:

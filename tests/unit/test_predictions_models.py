@@ -74,7 +74,7 @@ def test_reasons_in_english_and_chinese_name_the_signal(bank, churn):
 
 def test_too_little_history_is_refused_with_what_is_needed():
     dates = [date(2026, 1, 1) + timedelta(days=30 * i) for i in range(5)]
-    with pytest.raises(InsufficientHistory, match="days of history"):
+    with pytest.raises(InsufficientHistory, match="days of feature history"):
         plan_split(dates, H)
 
 
@@ -128,3 +128,11 @@ def test_every_feature_of_the_feature_mart_has_chinese_words():
     assert len(features) > 30
     missing = [f for f in features if not re.search(r"[\u4e00-\u9fff]", reasons.words(f)[1])]
     assert missing == []
+
+
+def test_a_feature_missing_in_every_training_row_does_not_stop_training(bank):
+    plan = plan_split(sorted(bank.feature_date.unique()), H)
+    frame = bank.assign(card_utilisation=np.where(bank.has_card > 0, 0.3, np.nan))
+    nbp = train_next_best_product(frame, feature_columns(list(frame.columns)), plan, H)
+    assert nbp.estimators["card"].fill == {"card_utilisation": -1.0}  # non-holders have no utilisation
+    assert np.isfinite(nbp.predict_products(frame.head(50)).to_numpy()).all()
