@@ -82,10 +82,12 @@ def test_a_run_triggered_without_a_logical_date_builds_its_business_date(service
     states = {ti["task_id"]: ti["state"] for ti in client.task_instances("crm_daily", run["dag_run_id"])}
     assert finished["state"] == "success", {k: v for k, v in states.items() if v != "success"}
     assert len(states) > 40 and set(states.values()) == {"success"}
+    # The first of two generated days' last: every customer known by then, none who joined after.
     live = scalar(endpoints.source_dsn, "select count(*) from core.customers where not is_deleted")
-    assert scalar(endpoints.warehouse_dsn, "select count(*) from marts.mart_customer_tier") == live
+    graded = scalar(endpoints.warehouse_dsn, "select count(*) from marts.mart_customer_tier")
+    assert 0.9 * live < graded <= live
     assert scalar(endpoints.warehouse_dsn, "select count(*) from ml.customer_clusters where as_of_date = %s",
-                  FIRST) == live
+                  FIRST) == graded
 
 
 def test_backfill_builds_its_dates_in_order_and_rebuilds_a_built_date_idempotently(service, manual_run):
@@ -110,8 +112,10 @@ def test_backfill_builds_its_dates_in_order_and_rebuilds_a_built_date_idempotent
     assert by_date[0]["end_date"] <= by_date[1]["start_date"], "the later date started before the earlier ended"
     after = scalar(endpoints.warehouse_dsn, members.replace("count(*), ", "count(*)::text || '/' || "), FIRST)
     assert after == before, "rebuilding a built date changed its campaign lists"
+    live = scalar(endpoints.source_dsn, "select count(*) from core.customers where not is_deleted")
+    assert scalar(endpoints.warehouse_dsn, "select count(*) from marts.mart_customer_tier") == live
     assert scalar(endpoints.warehouse_dsn, "select count(*) from ml.customer_clusters where as_of_date = %s",
-                  SECOND) > 0
+                  SECOND) == live
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
