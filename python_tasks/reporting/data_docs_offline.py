@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 import shutil
 from pathlib import Path
 
@@ -42,13 +43,16 @@ CDN_TO_LOCAL: dict[str, str] = {
     "https://cdn.jsdelivr.net/npm/vega-embed@6": "vega-embed-6.29.0.min.js",
 }
 
+# The navbar's logo comes from GX's web bucket; the same image ships in the site's static/images.
+_GX_IMAGE = re.compile(r"https://great-expectations-web-assets\.s3\.[a-z0-9-]+\.amazonaws\.com/([\w.-]+)(\?[^\"']*)?")
+
 # Longest first: "vega@5" must not eat the start of a longer address.
 _ORDERED = sorted(CDN_TO_LOCAL, key=len, reverse=True)
 
 
 def remaining_cdn_links(text: str) -> list[str]:
     """CDN addresses still in a page (after rewriting: none that we know of)."""
-    return [url for url in _ORDERED if url in text]
+    return [url for url in _ORDERED if url in text] + [m.group(0) for m in _GX_IMAGE.finditer(text)]
 
 
 def make_offline(site_dir: Path) -> int:
@@ -64,6 +68,8 @@ def make_offline(site_dir: Path) -> int:
         for url in _ORDERED:
             if url in new:
                 new = new.replace(url, f"{prefix}/{CDN_TO_LOCAL[url]}")
+        images = Path(os.path.relpath(site_dir / "static" / "images", page.parent)).as_posix()
+        new = _GX_IMAGE.sub(lambda m: f"{images}/{m.group(1)}", new)
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1
