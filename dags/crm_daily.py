@@ -73,12 +73,6 @@ def crm_daily():
         return assert_marts_built(warehouse_dsn(), business_date(ds))
 
     @task
-    def apply_erasures(ds: str, run_id: str) -> dict:
-        from python_tasks.privacy.erasure import apply_erasures as erase
-
-        return erase(warehouse_dsn(), business_date(ds), run_id)
-
-    @task
     def fold_late_corrections() -> dict:
         from python_tasks.transform.late_corrections import fold_late_corrections as fold
 
@@ -89,6 +83,12 @@ def crm_daily():
         from python_tasks.clustering import run_clustering
 
         return run_clustering(warehouse_dsn(), business_date(ds))
+
+    @task
+    def apply_erasures(ds: str, run_id: str) -> dict:
+        from python_tasks.privacy.erasure import apply_erasures as erase
+
+        return erase(warehouse_dsn(), business_date(ds), run_id)
 
     @task
     def build_campaign_lists(ds: str) -> dict:
@@ -137,9 +137,9 @@ def crm_daily():
     lists = build_campaign_lists()
     gate = quality_gate()
     exported = export_campaigns()
-    built >> clustered >> lists >> gate >> exported >> run_summary()
     # Erased customers' data out of raw, the lists and the files already written, before new lists.
     built >> apply_erasures() >> lists
+    built >> clustered >> lists >> gate >> exported >> run_summary()
     # Beside the exports, off their path: the late corrections go into the stored history. A leaf
     # of its own, so a failed fold fails the run (the summary runs whatever happened upstream).
     built >> fold_late_corrections()
