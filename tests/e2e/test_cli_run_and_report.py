@@ -236,15 +236,19 @@ def test_metric_views_agree_with_the_marts_and_bi_can_read_them(cli_bank):
 
 @pytest.mark.skipif(shutil.which("mf", path=str(Path(sys.executable).parent)) is None,
                     reason="dbt-metricflow is not installed (make install)")
-def test_metricflow_answers_as_the_views_do(cli_bank):
-    from python_tasks.transform.dbt_build import dbt_env
-
+def test_metricflow_answers_as_the_views_do(cli_bank, tmp_path):
     from python_tasks.config import DBT_PROJECT_DIR
+    from python_tasks.transform.dbt_build import dbt_env, run_dbt
 
-    env = dict(dbt_env(cli_bank["warehouse"]), DBT_PROFILES_DIR=str(DBT_PROJECT_DIR))
+    # mf reads <project>/target/semantic_manifest.json, which names the database it was parsed
+    # for: a project copy of its own keeps other builds' parses out of this one.
+    project = tmp_path / "dbt_project"
+    shutil.copytree(DBT_PROJECT_DIR, project, ignore=shutil.ignore_patterns("target", "logs"))
+    run_dbt(cli_bank["warehouse"], ["parse"], project_dir=project)
+    env = dict(dbt_env(cli_bank["warehouse"]), DBT_PROFILES_DIR=str(project))
     mf = str(Path(sys.executable).with_name("mf"))
     out = subprocess.run([mf, "query", "--metrics", "customers,profit_cny", "--group-by", "customer__tier_code",
-                          "--csv", "/dev/stdout"], env=env, cwd=DBT_PROJECT_DIR, capture_output=True, text=True,
+                          "--csv", "/dev/stdout"], env=env, cwd=project, capture_output=True, text=True,
                          timeout=600)
     assert out.returncode == 0, out.stdout[-3000:] + out.stderr[-3000:]
     rows = [line.split(",") for line in out.stdout.strip().splitlines() if line.count(",") == 2]
@@ -252,8 +256,7 @@ def test_metricflow_answers_as_the_views_do(cli_bank):
     with psycopg.connect(cli_bank["warehouse"]) as conn:
         want = dict(conn.execute("select tier_code, customers from marts.metrics_tier_summary "
                                  "where as_of_date = %s", (RUN_DATE,)).fetchall())
-    assert got == want
-    assert json.dumps(got)  # printable for the failure message
+    assert got == want, json.dumps({"metricflow": got, "view": want})
 
 
 def test_a_failed_run_names_the_task_its_log_and_the_first_error(pg_admin_dsn, tmp_path):
