@@ -110,7 +110,7 @@ def synthetic_customers(seed: int = 0) -> pd.DataFrame:
                 digital_share_90d=rng.beta(5, 5, n),
                 branch_share_90d=rng.beta(1, 9, n),
                 pos_share_90d=rng.beta(3, 7, n),
-                age_years=rng.integers(30, 50, n),
+                age_years=rng.integers(40, 55, n),
                 product_count=rng.integers(3, 6, n),
                 rm_contacts_90d=np.zeros(n, dtype=int),
                 tenure_days=rng.integers(720, 5400, n),
