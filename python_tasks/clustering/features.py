@@ -24,7 +24,8 @@ DATE_COLUMN = "feature_date"
 
 @dataclass(frozen=True)
 class Feature:
-    """One model input: ``transform(clip(coalesce(column, fill), lower, upper))``."""
+    """One model input: ``transform(clip(coalesce(column, fill), lower, upper))``, standardised
+    and then multiplied by ``weight`` (the fit folds the weight into the stored scale)."""
 
     name: str
     column: str
@@ -32,6 +33,7 @@ class Feature:
     fill: float = 0.0
     lower: float | None = None
     upper: float | None = None
+    weight: float = 1.0
 
     def to_json(self) -> dict[str, Any]:
         return asdict(self)
@@ -41,20 +43,19 @@ class Feature:
         return cls(**data)
 
 
-# What tells the bank's groups apart is how much they hold and borrow, how and how often they
-# bank (the channel mix, not just "digital or not"), life stage (age) and the relationship
-# (products, RM contact). Money is heavy-tailed and can be negative, hence signed log; counts
-# are skewed but non-negative, hence log1p after clipping at 0; shares stay 0-1 and age is
-# clipped to adult years, so after standard scaling no single column dominates the distances.
+# What tells the bank's groups apart is how much they hold, how often and where they bank
+# (branch counter, card terminal), life stage (age) and a relationship manager. Money is
+# heavy-tailed, hence signed log; counts are skewed, hence log1p after clipping at 0; shares stay
+# 0-1 and age is clipped to adult years. Balance and age weigh double after standard scaling:
+# on the demo bank they are what separates the affluent from families and the young from both,
+# while loans (bimodal: held or not) and product counts cut across every group and are left to
+# the profiles that name the clusters.
 FEATURES: tuple[Feature, ...] = (
-    Feature("deposit_balance_slog", "deposit_balance", "slog1p"),
-    Feature("loan_balance_slog", "loan_balance", "slog1p"),
+    Feature("deposit_balance_slog", "deposit_balance", "slog1p", weight=2.0),
+    Feature("age_years", "age_years", "none", fill=45.0, lower=18.0, upper=90.0, weight=2.0),
     Feature("txn_count_90d_log", "txn_count_90d", "log1p", lower=0.0),
-    Feature("digital_share", "digital_share_90d", "none", lower=0.0, upper=1.0),
     Feature("branch_share", "branch_share_90d", "none", lower=0.0, upper=1.0),
     Feature("pos_share", "pos_share_90d", "none", lower=0.0, upper=1.0),
-    Feature("age_years", "age_years", "none", fill=45.0, lower=18.0, upper=90.0),
-    Feature("product_count", "product_count", "none", lower=0.0, upper=10.0),
     Feature("rm_contacts_90d_log", "rm_contacts_90d", "log1p", lower=0.0),
 )
 

@@ -88,8 +88,11 @@ def fit_kmeans(
     k: int | None = None,
     k_range: Sequence[int] = range(3, 9),
     seed: int = 42,
+    weights: Sequence[float] | None = None,
 ) -> FitResult:
-    """Scale, then fit KMeans for the pinned ``k`` or for each candidate and keep the best."""
+    """Scale, then fit KMeans for the pinned ``k`` or for each candidate and keep the best.
+    ``weights`` multiply the standardised columns; they are folded into the scaler's scale, so
+    the stored model (and SQL scoring) applies them without knowing about them."""
     n = len(x)
     if k is not None:
         if not 1 <= k <= n:
@@ -101,6 +104,8 @@ def fit_kmeans(
         if not candidates:
             raise ValueError(f"no k in {list(k_range)} can be fitted on {n} rows")
     scaler = StandardScaler().fit(x)
+    if weights is not None:
+        scaler.scale_ = scaler.scale_ / np.asarray(weights, dtype=np.float64)
     z = scaler.transform(x)
 
     selection: dict[str, dict[str, float | None]] = {}
@@ -163,7 +168,8 @@ def fit_sample(
     seed: int,
     features: Sequence[Feature] = FEATURES,
 ) -> FitResult:
-    return fit_kmeans(transform_frame(frame, features), k=k, k_range=k_range, seed=seed)
+    return fit_kmeans(transform_frame(frame, features), k=k, k_range=k_range, seed=seed,
+                      weights=[f.weight for f in features])
 
 
 def should_refit(

@@ -57,7 +57,7 @@ PERSONAS: tuple[Persona, ...] = (
     ),
     Persona(
         name="affluent_professional", share=0.15, age_range=(28, 55), max_tenure_years=15,
-        wealth_median_cny=450_000, wealth_sigma=0.85, churn_beta=(1.2, 15.0),
+        wealth_median_cny=450_000, wealth_sigma=0.6, churn_beta=(1.2, 15.0),
         growth_median=1.20, txn_rate_per_day=0.45, spend_scale=3.0,
         channel_weights=(0.08, 0.07, 0.45, 0.25, 0.15), contact_weights=(0.25, 0.25, 0.20, 0.30),
         product_probs=(0.60, 0.60, 0.35, 0.05, 0.55),
@@ -65,7 +65,7 @@ PERSONAS: tuple[Persona, ...] = (
     ),
     Persona(
         name="young_digital", share=0.30, age_range=(20, 32), max_tenure_years=8,
-        wealth_median_cny=25_000, wealth_sigma=1.0, churn_beta=(1.5, 11.0),
+        wealth_median_cny=25_000, wealth_sigma=0.7, churn_beta=(1.5, 11.0),
         growth_median=1.35, txn_rate_per_day=0.55, spend_scale=0.8,
         channel_weights=(0.02, 0.05, 0.55, 0.13, 0.25), contact_weights=(0.30, 0.05, 0.05, 0.60),
         product_probs=(0.10, 0.15, 0.05, 0.25, 0.60),
@@ -73,7 +73,7 @@ PERSONAS: tuple[Persona, ...] = (
     ),
     Persona(
         name="family_mass", share=0.27, age_range=(30, 50), max_tenure_years=15,
-        wealth_median_cny=60_000, wealth_sigma=0.9, churn_beta=(1.5, 17.0),
+        wealth_median_cny=60_000, wealth_sigma=0.6, churn_beta=(1.5, 17.0),
         growth_median=1.05, txn_rate_per_day=0.38, spend_scale=1.0,
         channel_weights=(0.10, 0.15, 0.40, 0.15, 0.20), contact_weights=(0.35, 0.25, 0.05, 0.35),
         product_probs=(0.30, 0.15, 0.45, 0.20, 0.45),
@@ -81,7 +81,7 @@ PERSONAS: tuple[Persona, ...] = (
     ),
     Persona(
         name="senior_saver", share=0.15, age_range=(60, 85), max_tenure_years=15,
-        wealth_median_cny=280_000, wealth_sigma=0.9, churn_beta=(1.5, 28.0),
+        wealth_median_cny=280_000, wealth_sigma=0.7, churn_beta=(1.5, 28.0),
         growth_median=1.00, txn_rate_per_day=0.2, spend_scale=0.9,
         channel_weights=(0.45, 0.35, 0.08, 0.04, 0.08), contact_weights=(0.25, 0.70, 0.02, 0.03),
         product_probs=(0.85, 0.40, 0.03, 0.00, 0.05),

@@ -127,7 +127,7 @@ def synthetic_customers(seed: int = 0) -> pd.DataFrame:
                 digital_share_90d=rng.beta(1, 20, n),
                 branch_share_90d=rng.beta(1, 20, n),
                 pos_share_90d=rng.beta(1, 20, n),
-                age_years=rng.integers(18, 75, n),
+                age_years=rng.integers(55, 75, n),
                 product_count=np.ones(n, dtype=int),
                 rm_contacts_90d=np.zeros(n, dtype=int),
                 tenure_days=rng.integers(1080, 7200, n),

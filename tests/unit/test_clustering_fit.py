@@ -109,3 +109,16 @@ def _model(as_of: date, k: int = 4, features=FEATURES) -> ClusterModel:
 def test_refit_policy(latest, k, expected) -> None:
     refit, reason = should_refit(latest, D, k=k, refit_after_days=7)
     assert refit is expected and reason
+
+
+def test_feature_weights_are_folded_into_the_stored_scale() -> None:
+    """A weight of 2 doubles the column's standardised values, in the fit and in the model."""
+    from python_tasks.clustering.fit import fit_kmeans
+
+    rng = np.random.default_rng(0)
+    x = rng.normal(size=(300, 2)) * [3.0, 5.0]
+    plain = fit_kmeans(x, k=3, seed=1)
+    weighted = fit_kmeans(x, k=3, seed=1, weights=[2.0, 1.0])
+    np.testing.assert_allclose(weighted.scaler.scale_, plain.scaler.scale_ / [2.0, 1.0])
+    z = weighted.scaler.transform(x)
+    assert z[:, 0].std() == pytest.approx(2.0) and z[:, 1].std() == pytest.approx(1.0)
