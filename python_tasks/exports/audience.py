@@ -124,8 +124,10 @@ def build_campaign_members(dsn: str, as_of_date: date, campaigns: list[Campaign]
                                  case when %(use_product)s::boolean and %(use_offer)s::boolean
                                       then 'cluster offer: ' || standard_offer end,
                                  reason_codes)""") + """,
-                       coalesce(score_source, 'none'), churn_probability, priority_cny, next_best_product,
-                       next_best_product_probability, nullif(score_reasons_en, ''), nullif(score_reasons_zh, '')
+                       coalesce(score_source, 'none'), round(churn_probability::numeric, 4),
+                       round(priority_cny::numeric, 2), next_best_product,
+                       round(next_best_product_probability::numeric, 4),
+                       nullif(score_reasons_en, ''), nullif(score_reasons_zh, '')
                 from candidates
                 where left_off_because is null
                 -- Highest priority first, up to the campaign's capacity (limit null: everyone).

@@ -97,7 +97,9 @@ def score_customers(dsn: str, as_of: date, *, retrain_after_days: int = RETRAIN_
             try:
                 trained = train_models(dsn, as_of)
             except InsufficientHistory as exc:
-                warnings.append(f"not enough history to train a churn model ({exc}); rule scores used")
+                churn = registry.latest(conn, CHURN, as_of)
+                fallback = (f"the older version {churn.version} is used" if churn else "rule scores used")
+                warnings.append(f"not enough history to train a churn model ({exc}); {fallback}")
                 log.warning("%s", warnings[-1])
             churn = registry.latest(conn, CHURN, as_of)
         elif not has_features:
