@@ -1,7 +1,7 @@
 """Where a dbt build's time went: a timeline of its nodes, and the statements of one node.
 
     python -m bench.dbt_profile bench/results/dbt_scale_benchmark_1000000_next_day_run_results.json
-    python -m bench.dbt_profile RUN_RESULTS --log dbt_project/logs/dbt.log --node int_customer_days
+    python -m bench.dbt_profile RUN_RESULTS --log dbt_project/logs/dbt.log --node int_customer_balance_days
 
 The timeline (from dbt's run_results.json) shows when each node started and ended on which
 thread, so the critical path and the waits for a thread can be read off it; the statement list

@@ -100,7 +100,7 @@ def _keep_run_results(customers: int, stage: str) -> Path:
 
 
 # The per-day histories: where a next day's time goes, statement by statement.
-PROFILED_MODELS = ("fct_daily_balances", "fct_transactions", "int_customer_txn_days", "int_customer_days")
+PROFILED_MODELS = ("fct_daily_balances", "fct_transactions", "int_customer_txn_days", "int_customer_balance_days")
 
 
 def _profile(run_results: Path) -> list[str]:

@@ -7,7 +7,7 @@
     The last capture is read when the feed is built and written into it as a date: against a
     subquery the planner guesses a third of the table, and dbt's snapshot then sorted its million
     current rows twice to merge-join a feed of a few thousand (2.1 s of each snapshot at 1M
-    customers, 0.9 s with the date; docs/BENCHMARKS.md, session 15). The day after a full
+    customers, 0.9 s with the date). The day after a full
     build, the old filter (every batch from the last captured one on) fed all 1M customers. -#}
 {% macro since_last_snapshot(snapshot_identifier) -%}
     {%- set snapshot = adapter.get_relation(
