@@ -121,8 +121,14 @@ def cmd_demo(args: argparse.Namespace, settings: Settings) -> int:
     started = time.perf_counter()
     cmd_generate(args, settings)
     # The daily run loads its own date's channel drops; a new warehouse also needs the earlier ones.
-    history = load_landing_history(_endpoints(settings).warehouse_dsn, settings.landing_dir,
-                                   date.fromisoformat(args.end_date), "demo-history")
+    loader_log = logging.getLogger("python_tasks.ingest.landing")
+    level = loader_log.level
+    loader_log.setLevel(logging.WARNING)  # two lines per file, thousands of files: keep warnings only
+    try:
+        history = load_landing_history(_endpoints(settings).warehouse_dsn, settings.landing_dir,
+                                       date.fromisoformat(args.end_date), "demo-history")
+    finally:
+        loader_log.setLevel(level)
     print(f"loaded the channel drops of {history} earlier dates "
           f"({time.perf_counter() - started:.1f}s since start)")
     args.date = None
