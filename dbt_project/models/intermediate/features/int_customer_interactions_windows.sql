@@ -79,8 +79,9 @@ known as (
         events.is_enquiry
     from feature_dates
     inner join events
-        on events.event_date <= feature_dates.feature_date
-        and events.known_on <= feature_dates.feature_date
+        on
+            feature_dates.feature_date >= events.event_date
+            and feature_dates.feature_date >= events.known_on
 ),
 
 final as (
