@@ -18,8 +18,8 @@ import pandas as pd
 import psycopg
 from sklearn.metrics import adjusted_rand_score
 
-from python_tasks.clustering.fit import fit_sample, load_sample
 from python_tasks.clustering.features import FEATURES, transform_frame
+from python_tasks.clustering.fit import fit_sample, load_sample
 from python_tasks.config import Settings
 from python_tasks.warehouse import resolve
 

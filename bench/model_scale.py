@@ -17,7 +17,7 @@ import resource
 import subprocess
 import sys
 import time
-from datetime import date, timedelta
+from datetime import date
 
 import psycopg
 

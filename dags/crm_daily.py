@@ -4,9 +4,8 @@ from __future__ import annotations
 import os
 
 from airflow.sdk import TriggerRule, dag, task
-
 from crm_alerts import CrmAlertNotifier
-from crm_dbt import DBT_MANIFEST, dbt_task_group
+
 from crm_common import (
     CAMPAIGN_FILES,
     CLUSTERS,

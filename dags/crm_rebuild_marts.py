@@ -8,6 +8,7 @@ crm_daily. Campaign exports stay with crm_daily, behind its quality gate.
 from __future__ import annotations
 
 from airflow.sdk import dag, task
+from crm_alerts import CrmAlertNotifier
 
 from crm_common import (
     DEFAULT_ARGS,
@@ -18,7 +19,6 @@ from crm_common import (
     business_date,
     warehouse_dsn,
 )
-from crm_alerts import CrmAlertNotifier
 from crm_dbt import DBT_MANIFEST, dbt_task_group
 
 

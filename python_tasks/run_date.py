@@ -8,7 +8,7 @@ wins over a logical date, so a past day can be rebuilt from the trigger form.
 """
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 BANK_TIMEZONE = ZoneInfo("Asia/Shanghai")
@@ -35,7 +35,7 @@ def resolve_business_date(given: str | date | None, logical_date: datetime | Non
     if logical_date is not None:
         # Airflow's `ds`: the logical date's calendar day in UTC. `crm run --date D` (logical date
         # D 00:00 UTC) and a scheduled run build the day they always built.
-        return logical_date.date() if logical_date.tzinfo is None else logical_date.astimezone(timezone.utc).date()
+        return logical_date.date() if logical_date.tzinfo is None else logical_date.astimezone(UTC).date()
     if run_after is None:
         raise BusinessDateError("the run has neither a business_date, a logical date nor a run_after time")
     return run_after.astimezone(BANK_TIMEZONE).date() - timedelta(days=1)

@@ -23,7 +23,7 @@ import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 from python_tasks.config import Settings
@@ -93,7 +93,7 @@ def runs_file(settings: Settings) -> Path:
 
 def run_log_path(settings: Settings, dag_id: str, logical_date: date, now: datetime | None = None) -> Path:
     """A new log file per run: earlier runs' logs of the same date stay readable."""
-    stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%S%fZ")
+    stamp = (now or datetime.now(UTC)).strftime("%Y%m%dT%H%M%S%fZ")
     return logs_dir(settings) / f"{dag_id}_{logical_date.isoformat()}_{stamp}.log"
 
 
@@ -344,7 +344,7 @@ def run_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id
     fresh_metadata_db(env)  # a new, empty metadata DB: no DagRun or XCom of an earlier run is left
     log_path = run_log_path(settings, dag_id, logical_date)
     log_path.parent.mkdir(parents=True, exist_ok=True)
-    record = RunRecord(dag_id, logical_date.isoformat(), datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    record = RunRecord(dag_id, logical_date.isoformat(), datetime.now(UTC).isoformat(timespec="seconds"),
                        log_path=str(log_path))
     db = metadata_db(settings)
     tracker = _Tracker()
@@ -397,6 +397,6 @@ def run_dag(settings: Settings, endpoints: Endpoints, logical_date: date, dag_id
 
 
 def _finish(settings: Settings, record: RunRecord, started: float) -> None:
-    record.finished_at = datetime.now(timezone.utc).isoformat(timespec="seconds")
+    record.finished_at = datetime.now(UTC).isoformat(timespec="seconds")
     record.seconds = round(time.monotonic() - started, 1)
     _append_run(settings, record)

@@ -21,8 +21,14 @@ from python_tasks.db import connect
 from python_tasks.ingest import test_hooks
 from python_tasks.ingest import watermarks as wm
 from python_tasks.ingest.bootstrap import ensure_ops_schema
-from python_tasks.ingest.contracts import (Contract, ContractViolationError, contract_for, failure_message,
-                                          find_sql, rules)
+from python_tasks.ingest.contracts import (
+    Contract,
+    ContractViolationError,
+    contract_for,
+    failure_message,
+    find_sql,
+    rules,
+)
 from python_tasks.ingest.load_audit import replace_audit
 from python_tasks.ingest.watermarks import BANK_TZ, EPOCH, end_of_day  # noqa: F401  (public names)
 

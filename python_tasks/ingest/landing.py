@@ -40,10 +40,10 @@ import hashlib
 import logging
 import queue
 import threading
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from pathlib import Path
-from collections.abc import Callable, Iterator
 from typing import BinaryIO
 
 import numpy as np
@@ -55,12 +55,12 @@ from python_tasks.ingest import quarantine as q
 from python_tasks.ingest import raw_batches, test_hooks
 from python_tasks.ingest.arrival import MissingDropError, drop_path, missing_drops
 from python_tasks.ingest.bootstrap import ensure_ops_schema
+from python_tasks.ingest.contracts import ContractViolationError, checkable, contract_for
 from python_tasks.ingest.csv_format import FileFormat, FileRejectedError, read_format
 from python_tasks.ingest.feeds import FEEDS, Feed
-from python_tasks.ingest.contracts import ContractViolationError, checkable, contract_for
 from python_tasks.ingest.landing_checks import BatchRef, CheckScope, move_bad_lines, move_contract_breaches
 from python_tasks.ingest.load_audit import replace_audit
-from python_tasks.ingest.precheck import PrecheckPlan, Prechecker
+from python_tasks.ingest.precheck import Prechecker, PrecheckPlan
 from python_tasks.ingest.raw_batches import Staging, raw_table_name
 from python_tasks.ingest.records import split_records
 

@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import csv
 from collections import deque
+from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import BinaryIO, Iterator
+from typing import BinaryIO
 
 from python_tasks.ingest import quarantine as q
 

@@ -3,8 +3,8 @@ and streaming one date in chunks for scoring."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator, Sequence
 from datetime import date
-from typing import Iterator, Sequence
 
 import numpy as np
 import pandas as pd

@@ -49,7 +49,7 @@ class PlattCalibrated:
         p = np.clip(p, 1e-6, 1 - 1e-6)
         return np.log(p / (1 - p))
 
-    def calibrate(self, frame: pd.DataFrame, y: np.ndarray) -> "PlattCalibrated":
+    def calibrate(self, frame: pd.DataFrame, y: np.ndarray) -> PlattCalibrated:
         if len(np.unique(y)) < 2:  # nothing to calibrate on: keep the booster's own probabilities
             self.scaler = None
             return self

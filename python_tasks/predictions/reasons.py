@@ -9,7 +9,7 @@ It is a one-feature-at-a-time view: it ignores interactions, and says so in the 
 from __future__ import annotations
 
 import re
-from typing import Callable
+from collections.abc import Callable
 
 import numpy as np
 import pandas as pd

@@ -12,12 +12,23 @@ from psycopg.types.json import Jsonb
 from python_tasks.predictions import registry
 from python_tasks.predictions.drift import PSI_WARNING
 from python_tasks.predictions.fallback import score_with_rules
-from python_tasks.predictions.features import (feature_columns, feature_dates, feature_table_exists, load_dates,
-                                               table_columns)
+from python_tasks.predictions.features import (
+    feature_columns,
+    feature_dates,
+    feature_table_exists,
+    load_dates,
+    table_columns,
+)
 from python_tasks.predictions.model import CHURN, NEXT_BEST_PRODUCT, VALUE, limited_threads
 from python_tasks.predictions.score import score_date
-from python_tasks.predictions.train import (HORIZON_DAYS, InsufficientHistory, plan_split, train_churn,
-                                            train_next_best_product, train_value)
+from python_tasks.predictions.train import (
+    HORIZON_DAYS,
+    InsufficientHistory,
+    plan_split,
+    train_churn,
+    train_next_best_product,
+    train_value,
+)
 
 log = logging.getLogger(__name__)
 

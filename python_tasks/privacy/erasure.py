@@ -23,7 +23,7 @@ import io
 import json
 import logging
 from collections import defaultdict
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import psycopg
@@ -203,7 +203,7 @@ def _record_in_manifest(manifest_path: Path, removed: int, rows_left: int | None
     manifest.setdefault("erasures", []).append({
         "reason": "erasure request",
         "rows_removed": removed,
-        "applied_at": datetime.now(timezone.utc).isoformat(),
+        "applied_at": datetime.now(UTC).isoformat(),
         "run_id": run_id,
         "as_of_date": as_of_date.isoformat(),
     })

@@ -9,8 +9,7 @@ from datetime import date
 import pytest
 
 from python_tasks.ingest.landing import FileRejectedError, load_landing
-from tests.integration.test_ingest_landing import (D, FEED, HEADER, audit, good, load, one, quarantine, rows,
-                                                   write)
+from tests.integration.test_ingest_landing import FEED, HEADER, D, audit, good, load, one, quarantine, rows, write
 
 pytestmark = pytest.mark.integration
 

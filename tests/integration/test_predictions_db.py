@@ -16,7 +16,6 @@ from python_tasks.predictions.features import in_population
 from python_tasks.predictions.model import CHURN
 from python_tasks.predictions.run import score_customers, train_models
 from python_tasks.reporting import run_summary
-from python_tasks.predictions.model import limited_threads
 from tests.prediction_frames import planted_bank
 
 pytestmark = pytest.mark.integration

@@ -9,11 +9,16 @@ import pytest
 
 from python_tasks.predictions import labels, metrics, reasons
 from python_tasks.predictions.features import feature_columns
+from python_tasks.predictions.model import limited_threads
 from python_tasks.predictions.registry import Registered
 from python_tasks.predictions.score import score_chunk
-from python_tasks.predictions.train import (InsufficientHistory, plan_split, train_churn, train_next_best_product,
-                                            train_value)
-from python_tasks.predictions.model import limited_threads
+from python_tasks.predictions.train import (
+    InsufficientHistory,
+    plan_split,
+    train_churn,
+    train_next_best_product,
+    train_value,
+)
 from tests.prediction_frames import planted_bank
 
 H = 90

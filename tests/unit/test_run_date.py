@@ -1,13 +1,13 @@
 """Which business date a run builds: scheduled, backfilled, `crm run`, or triggered by hand."""
 from __future__ import annotations
 
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 import pytest
 
 from python_tasks.run_date import BusinessDateError, resolve_business_date
 
-UTC = timezone.utc
+UTC = UTC
 
 
 def test_a_given_business_date_wins():

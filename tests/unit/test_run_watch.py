@@ -6,7 +6,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 
 from python_tasks import run_watch
 from python_tasks.config import Settings
@@ -63,8 +63,8 @@ def test_task_section_is_the_tasks_last_attempt():
 def test_a_new_run_never_reuses_an_earlier_runs_log(tmp_path):
     settings = Settings.from_env({"CRM_HOME": str(tmp_path)})
     d = date(2026, 9, 30)
-    first = run_watch.run_log_path(settings, "crm_daily", d, datetime(2026, 10, 1, 1, 0, 0, 1, timezone.utc))
-    second = run_watch.run_log_path(settings, "crm_daily", d, datetime(2026, 10, 1, 1, 0, 0, 2, timezone.utc))
+    first = run_watch.run_log_path(settings, "crm_daily", d, datetime(2026, 10, 1, 1, 0, 0, 1, UTC))
+    second = run_watch.run_log_path(settings, "crm_daily", d, datetime(2026, 10, 1, 1, 0, 0, 2, UTC))
     assert first != second and first.name.startswith("crm_daily_2026-09-30_")
 
 

@@ -2,8 +2,8 @@
 from __future__ import annotations
 
 from airflow.sdk import dag, task
-
 from crm_alerts import CrmAlertNotifier
+
 from crm_common import PARAMS, START_DATE, USER_DEFINED_MACROS
 
 
