@@ -58,17 +58,18 @@ recomputed_days as (
         balance_date
     from account_days
     where
-        {{ new_batches_filter(this) }}        {{ new_batches_filter(this) }} and balance_date < (select whole_days_from from run)
+        {{ new_batches_filter(this) }}
+        and balance_date < (select run.whole_days_from from run)
     union
     select
         changes.customer_id,
-        day::date
+        series_day::date as balance_date
     from account_changes as changes
     cross join run
     cross join
         lateral generate_series(
             greatest(changes.from_date, run.first_stored_day), run.whole_days_from - 1, interval '1 day'
-        ) as day
+        ) as series_day
     where {{ new_batches_filter(this, 'changes._logical_date') }}
 ),
 {% endif %}
@@ -76,7 +77,7 @@ recomputed_days as (
 balance_rows as (
     select account_days.* from account_days
     {% if is_incremental() %}
-    where account_days.balance_date >= (select whole_days_from from run)
+    where account_days.balance_date >= (select run.whole_days_from from run)
     union all
     -- Lateral, fenced by offset 0: one probe of fct_daily_balances' (balance_date, account_id)
     -- index per recomputed day and account, whatever the planner guesses of the day series above
@@ -86,11 +87,12 @@ balance_rows as (
     inner join accounts on recomputed_days.customer_id = accounts.customer_id
     cross join
         lateral (
-            select * from account_days
+            select account_days.* from account_days
             where
                 account_days.balance_date = recomputed_days.balance_date
                 and account_days.account_id = accounts.account_id
-            offset 0
+            -- offset 0 is the optimisation fence described above, not paging: no order by
+            offset 0  -- noqa: AM09
         ) as account_day
     {% endif %}
 ),
@@ -118,27 +120,28 @@ all_rows as (
     union all
     -- A stored day left without a balance: zeros replace what was stored.
     select
-        stored.customer_id,
-        stored.balance_date,
-        false,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0
+        stored_day.customer_id,
+        stored_day.balance_date,
+        false as has_balance,
+        0 as deposit_day_cny,
+        0 as wealth_day_cny,
+        0 as loan_day_cny,
+        0 as annual_interest_margin_cny,
+        0 as annual_wealth_fee_cny,
+        0 as annual_account_cost_cny
     from recomputed_days
     cross join
         lateral (
-            select * from {{ this }} as stored
+            select stored_day.* from {{ this }} as stored_day
             where
-                stored.balance_date = recomputed_days.balance_date
-                and stored.customer_id = recomputed_days.customer_id
-            offset 0
-        ) as stored
+                stored_day.balance_date = recomputed_days.balance_date
+                and stored_day.customer_id = recomputed_days.customer_id
+            -- offset 0 is the optimisation fence described above, not paging: no order by
+            offset 0  -- noqa: AM09
+        ) as stored_day
     where
         not exists (
-            select 1 from balance_values
+            select 1 as found from balance_values
             where
                 balance_values.customer_id = recomputed_days.customer_id
                 and balance_values.balance_date = recomputed_days.balance_date
@@ -161,7 +164,7 @@ final as (
         {{ as_of_date() }} as _logical_date
     from all_rows
     where not exists (
-        select 1 from customers
+        select 1 as found from customers
         where customers.customer_id = all_rows.customer_id and customers.is_erased
     )
 )
