@@ -18,26 +18,36 @@ txn_days as not materialized (
 balance_sums as (
     select
         balance_days.customer_id,
-        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > (select before_aum_window from bounds))
+        sum(balance_days.aum_day_cny) filter (
+            where balance_days.balance_date > (select bounds.before_aum_window from bounds)
+        )
             as aum_sum_cny,
         count(*) filter (where balance_days.has_balance) as balance_days,
-        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date <= (select earlier_half_end from bounds))
+        sum(balance_days.aum_day_cny) filter (
+            where balance_days.balance_date <= (select bounds.earlier_half_end from bounds)
+        )
             as earlier_aum_sum_cny,
         count(*) filter (
-            where balance_days.has_balance and balance_days.balance_date <= (select earlier_half_end from bounds)
+            where balance_days.has_balance and balance_days.balance_date <= (select bounds.earlier_half_end from bounds)
         )
             as earlier_days,
-        sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > (select earlier_half_end from bounds))
+        sum(balance_days.aum_day_cny) filter (
+            where balance_days.balance_date > (select bounds.earlier_half_end from bounds)
+        )
             as recent_aum_sum_cny,
         count(*) filter (
-            where balance_days.has_balance and balance_days.balance_date > (select earlier_half_end from bounds)
+            where balance_days.has_balance and balance_days.balance_date > (select bounds.earlier_half_end from bounds)
         )
             as recent_days,
-        sum(balance_days.deposit_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
+        sum(balance_days.deposit_day_cny) filter (
+            where balance_days.balance_date = (select bounds.as_of_date from bounds)
+        )
             as deposit_day_cny,
-        sum(balance_days.wealth_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
+        sum(balance_days.wealth_day_cny) filter (
+            where balance_days.balance_date = (select bounds.as_of_date from bounds)
+        )
             as wealth_day_cny,
-        sum(balance_days.loan_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
+        sum(balance_days.loan_day_cny) filter (where balance_days.balance_date = (select bounds.as_of_date from bounds))
             as loan_day_cny,
         -- Annual rates summed over the customer's days in the window: divided once by the days
         -- observed below.
@@ -61,9 +71,15 @@ txn_sums as (
         sum(txn_days.txn_count)::bigint as txn_count,
         sum(txn_days.digital_txn_count)::bigint as digital_txn_count,
         sum(txn_days.monetary_cny) as monetary_cny,
-        coalesce(sum(txn_days.txn_count) filter (where txn_days.txn_date <= (select earlier_half_end from bounds)), 0)
+        coalesce(
+            sum(txn_days.txn_count) filter (where txn_days.txn_date <= (select bounds.earlier_half_end from bounds)),
+            0
+        )
             as earlier_txn_count,
-        coalesce(sum(txn_days.txn_count) filter (where txn_days.txn_date > (select earlier_half_end from bounds)), 0)
+        coalesce(
+            sum(txn_days.txn_count) filter (where txn_days.txn_date > (select bounds.earlier_half_end from bounds)),
+            0
+        )
             as recent_txn_count,
         sum(txn_days.fee_income_cny) as window_fee_income_cny,
         sum(txn_days.channel_cost_cny) as window_channel_cost_cny
