@@ -43,29 +43,29 @@ events as (
     union all
     select
         customer_id,
-        (response_ts at time zone 'Asia/Shanghai')::date,
+        (response_ts at time zone 'Asia/Shanghai')::date as event_date,
         _logical_date,
-        case when response = 'opted_out' then 'opt_out' else 'response' end,
-        false,
-        false
+        case when response = 'opted_out' then 'opt_out' else 'response' end as kind,
+        false as is_complaint,
+        false as is_enquiry
     from campaign_responses
     union all
     select
         customer_id,
-        (changed_at at time zone 'Asia/Shanghai')::date,
+        (changed_at at time zone 'Asia/Shanghai')::date as event_date,
         _logical_date,
-        case when consent = 'withdrawn' then 'withdrawal' else 'consent' end,
-        false,
-        false
+        case when consent = 'withdrawn' then 'withdrawal' else 'consent' end as kind,
+        false as is_complaint,
+        false as is_enquiry
     from consent_changes
     union all
     select
         customer_id,
-        (interaction_ts at time zone 'Asia/Shanghai')::date,
+        (interaction_ts at time zone 'Asia/Shanghai')::date as event_date,
         _logical_date,
-        'rm',
-        false,
-        false
+        'rm' as kind,
+        false as is_complaint,
+        false as is_enquiry
     from rm_interactions
 ),
 
