@@ -48,7 +48,7 @@ offsets as (
         channel_costs.is_digital
     from transactions
     left join channel_costs on transactions.channel = channel_costs.channel
-    where transactions.txn_date > {{ as_of_date() }} - 30 * (select max(period) + 13 from dated)
+    where transactions.txn_date > {{ as_of_date() }} - 30 * (select max(dated.period) + 13 as max_period from dated)
 ),
 
 periods as (
@@ -116,7 +116,7 @@ final as (
         count(distinct age) filter (where age < 12) as active_months_12,
         min(min_days_back) filter (where age < 12 or in_first_5_days) - min(date_period) * 30 as days_since_last_txn
     from known
-    group by feature_date, customer_id
+    group by 1, 2
     having count(*) filter (where age < 12 or in_first_5_days) > 0
 )
 
