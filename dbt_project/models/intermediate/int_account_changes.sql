@@ -48,7 +48,7 @@ final as (
     from versions as first_version
     where
         not exists (
-            select 1 from versions as old_version
+            select 1 as found from versions as old_version
             where
                 old_version.account_id = first_version.account_id
                 and old_version._logical_date < first_version._logical_date

@@ -27,7 +27,10 @@ keyed as (
         {{ person_key('customers') }} as person_key
     from customers
     {% if is_incremental() %}
-    where {{ person_key('customers') }} in (select person_key from crm_dim_customer_person_keys)
+    where
+        {{ person_key('customers') }} in (
+            select crm_dim_customer_person_keys.person_key from crm_dim_customer_person_keys
+        )
     {% endif %}
 ),
 
@@ -131,23 +134,23 @@ persons as (
     select
         keyed.person_key,
         keyed.customer_id,
-        1,
+        1 as person_customer_count,
         keyed.onboarded_on,
-        keyed.customer_status = 'active',
+        keyed.customer_status = 'active' as person_is_active,
         keyed.full_name,
         keyed.gender,
         keyed.birth_date,
         keyed.city,
         keyed.occupation,
-        case when not keyed.is_erased then contacts.mobile end,
-        case when not keyed.is_erased then contacts.email end,
-        case when not keyed.is_erased then contacts.address end,
-        case when not keyed.is_erased then contacts.preferred_channel end,
-        case when not keyed.is_erased then contacts.do_not_contact end
+        case when not keyed.is_erased then contacts.mobile end as mobile,
+        case when not keyed.is_erased then contacts.email end as email,
+        case when not keyed.is_erased then contacts.address end as address,
+        case when not keyed.is_erased then contacts.preferred_channel end as preferred_channel,
+        case when not keyed.is_erased then contacts.do_not_contact end as do_not_contact
     from keyed
     left join contacts on keyed.customer_id = contacts.customer_id
     where not exists (
-        select 1 from shared_keys
+        select 1 as found from shared_keys
         where shared_keys.person_key = keyed.person_key
     )
 ),
