@@ -74,10 +74,10 @@ previous as (
     inner join gold on book.customer_id = gold.customer_id
     where
         book.as_of_date = (
-            select max(as_of_date) from {{ this }}
-            where as_of_date < {{ as_of_date() }}
+            select max(stored_book.as_of_date) as max_as_of_date from {{ this }} as stored_book
+            where stored_book.as_of_date < {{ as_of_date() }}
         )
-        and book.relationship_manager_id in (select rm_id from roster)
+        and book.relationship_manager_id in (select roster.rm_id from roster)
     order by gold.person_id, book.customer_id
     {% else %}
     select
@@ -119,9 +119,9 @@ to_place as (
         select
             gold_people.person_id,
             gold_people.person_aum_cny as aum_cny,
-            case when gold_people.city in (select city from roster) then gold_people.city else '*' end as pool
+            case when gold_people.city in (select roster.city from roster) then gold_people.city else '*' end as pool
         from gold_people
-        where gold_people.person_id not in (select person_id from kept)
+        where gold_people.person_id not in (select kept.person_id from kept)
     ) as unplaced
 ),
 
@@ -153,6 +153,12 @@ placed as (
     inner join slots on to_place.pool = slots.pool and to_place.place_rank = slots.slot_rank
 ),
 
+assigned as (
+    select * from kept
+    union all
+    select * from placed
+),
+
 final as (
     select
         {{ as_of_date() }} as as_of_date,
@@ -166,11 +172,7 @@ final as (
         gold.aum_cny,
         gold.person_id
     from gold
-    left join (
-        select * from kept
-        union all
-        select * from placed
-    ) as assigned
+    left join assigned
         on gold.person_id = assigned.person_id
     left join roster on assigned.relationship_manager_id = roster.rm_id
 )

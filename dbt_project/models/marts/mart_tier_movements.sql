@@ -66,8 +66,8 @@ final as (
         -- The build date before this one (ops.build_state); the day before when none is recorded.
         coalesce(
             (
-                select max(as_of_date) from build_state
-                where as_of_date < {{ as_of_date() }}
+                select max(build_state.as_of_date) as max_as_of_date from build_state
+                where build_state.as_of_date < {{ as_of_date() }}
             ),
             {{ as_of_date() }} - 1
         ) as previous_as_of_date,
