@@ -35,7 +35,7 @@ feature_dates as (
     select planned.feature_date
     from ({{ feature_dates_to_build() }}) as planned
     where exists (
-        select 1 from holdings
+        select 1 as found from holdings
         where holdings.feature_date = planned.feature_date
     )
 ),
