@@ -187,7 +187,10 @@ def rules(contract: Contract, logical_date: date, *, kinds: dict[str, str], cast
     return out
 
 
-def find_sql(rules_: list[Rule], table: sql.Composable, where: sql.Composable = sql.SQL("true")) -> sql.Composed:
+_ALL_ROWS = sql.SQL("true")
+
+
+def find_sql(rules_: list[Rule], table: sql.Composable, where: sql.Composable = _ALL_ROWS) -> sql.Composed:
     """(ctid, reason, detail) of each row of ``table`` breaking a rule, the first rule it breaks.
 
     The row rules share one scan; each reference is its own anti-join (a NOT EXISTS inside a CASE

@@ -84,7 +84,8 @@ def _warnings(drift: dict, churn: registry.Registered) -> list[str]:
     moved = {f: v for f, v in drift.get("feature_psi", {}).items() if v > PSI_WARNING}
     if moved:
         top = sorted(moved.items(), key=lambda kv: -kv[1])[:5]
-        out.append("feature drift (PSI > %.2f): %s" % (PSI_WARNING, ", ".join(f"{f} {v:.2f}" for f, v in top)))
+        listed = ", ".join(f"{f} {v:.2f}" for f, v in top)
+        out.append(f"feature drift (PSI > {PSI_WARNING:.2f}): {listed}")
     if drift.get("score_psi") is not None and drift["score_psi"] > PSI_WARNING:
         out.append(f"churn score distribution moved since training (PSI {drift['score_psi']:.2f})")
     base = churn.bundle.metrics.get("model", {}).get("base_rate")

@@ -69,7 +69,7 @@ def make_offline(site_dir: Path) -> int:
             if url in new:
                 new = new.replace(url, f"{prefix}/{CDN_TO_LOCAL[url]}")
         images = Path(os.path.relpath(site_dir / "static" / "images", page.parent)).as_posix()
-        new = _GX_IMAGE.sub(lambda m: f"{images}/{m.group(1)}", new)
+        new = _GX_IMAGE.sub(lambda m, images=images: f"{images}/{m.group(1)}", new)
         if new != text:
             page.write_text(new, encoding="utf-8")
             changed += 1

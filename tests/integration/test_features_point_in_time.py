@@ -108,7 +108,7 @@ def test_late_transaction_stays_out_of_the_date_before_it_was_recorded(built):
 
 def test_late_transaction_appears_once_recorded(built):
     customer_id, states = built
-    for day, frame in states.items():
+    for frame in states.values():
         after = _row(frame, D - timedelta(days=1), customer_id)
         assert after.txn_count_90d >= 1
         assert float(after.txn_amount_90d) >= PLANTED_AMOUNT
