@@ -19,7 +19,8 @@ from airflow.dag_processing.dagbag import BundleDagBag
 import sys
 bag = BundleDagBag(dag_folder=sys.argv[1], bundle_path={str(DAGS_DIR)!r})
 assert not bag.import_errors, bag.import_errors
-print(json.dumps([sum(s.duration.total_seconds() for s in bag.dagbag_stats), sum(s.task_num for s in bag.dagbag_stats)]))
+print(json.dumps([sum(s.duration.total_seconds() for s in bag.dagbag_stats),
+                  sum(s.task_num for s in bag.dagbag_stats)]))
 """
 
 

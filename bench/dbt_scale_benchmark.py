@@ -210,8 +210,8 @@ def main() -> None:
     next_day: date = spec.end_date
     full_day = next_day - timedelta(days=1)
     tag = f"scale_{args.customers}"
-    wh_db, src_db, loaded_db, copy_db = (f"bench_{tag}_wh{args.warehouse_suffix}", f"bench_{tag}_src", f"bench_{tag}_loaded",
-                                         f"bench_{tag}_wh_airflow")
+    wh_db, src_db, loaded_db, copy_db = (f"bench_{tag}_wh{args.warehouse_suffix}", f"bench_{tag}_src",
+                                         f"bench_{tag}_loaded", f"bench_{tag}_wh_airflow")
     ep = Endpoints(warehouse_dsn=with_dbname(base.warehouse_dsn, wh_db),
                    source_dsn=with_dbname(base.warehouse_dsn, src_db), embedded=base.embedded)
     work = REPO_ROOT / ".crm" / f"bench_{tag}"

@@ -209,7 +209,8 @@ def render(results: list[Measurement], to_sql_rows: int, repeat: int = 1) -> str
     lines += ["", f"to_sql runs on the first {to_sql_rows:,} lines of the file; its rows/s is taken as the rate "
                   "for the whole file. Peak RSS is the loading client process; the Postgres server is not "
                   "counted. " + (f"Loader and bare COPY: median of {repeat} alternating runs each"
-                                   if repeat > 1 else "One run per cell") + ", same machine, same embedded Postgres 16."]
+                                   if repeat > 1 else "One run per cell")
+                  + ", same machine, same embedded Postgres 16."]
     return "\n".join(lines) + "\n"
 
 

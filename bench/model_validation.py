@@ -123,8 +123,10 @@ def main() -> None:
         "",
         *figures_table(trained),
         "",
-        (f"dbt build {build_s:.0f} s; " if build_s else "") + f"training {train_s:.0f} s (peak RSS {train_mb:,.0f} MB); scoring "
-        f"{scored['customers']:,} customers in {scored['chunks']} chunks {score_s:.0f} s (peak RSS {score_mb:,.0f} MB).",
+        (f"dbt build {build_s:.0f} s; " if build_s else "")
+        + f"training {train_s:.0f} s (peak RSS {train_mb:,.0f} MB); scoring "
+        f"{scored['customers']:,} customers in {scored['chunks']} chunks {score_s:.0f} s "
+        f"(peak RSS {score_mb:,.0f} MB).",
         "",
     ]
     RESULTS.mkdir(parents=True, exist_ok=True)

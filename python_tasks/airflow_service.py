@@ -178,7 +178,8 @@ def _wait_for_health(state: ServiceState, timeout: float = 180) -> None:
         if dead:
             raise AirflowServiceError(f"{', '.join(dead)} exited at start; logs: {state.log_dir}/*.log")
         time.sleep(1)
-    raise AirflowServiceError(f"the API server did not answer within {timeout:.0f}s; log: {state.log_dir}/api-server.log")
+    raise AirflowServiceError(
+        f"the API server did not answer within {timeout:.0f}s; log: {state.log_dir}/api-server.log")
 
 
 def up(settings: Settings, endpoints: Endpoints, *, executor: str = LOCAL_EXECUTOR, port: int | None = None,

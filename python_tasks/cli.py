@@ -237,7 +237,8 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--date", help="train on the feature history up to this date (default: the latest generated)")
     train.set_defaults(func=cmd_train)
 
-    st = sub.add_parser("status", help="the server, the last runs, and per date what was loaded, built, gated, exported")
+    st = sub.add_parser(
+        "status", help="the server, the last runs, and per date what was loaded, built, gated, exported")
     st.add_argument("--limit", type=int, default=10, help="dates to show")
     st.set_defaults(func=cmd_status)
 

@@ -125,14 +125,15 @@ def test_the_image_installs_pinned_production_dependencies_and_builds_the_manife
     import tomllib
 
     text = DOCKERFILE.read_text()
-    assert "-c /opt/crm/constraints.txt" in text and "-e /opt/crm" in text and "[" not in text.split("-e /opt/crm")[1][:2]
+    assert "-c /opt/crm/constraints.txt" in text and "-e /opt/crm" in text
+    assert "[" not in text.split("-e /opt/crm")[1][:2]
     assert "parse_manifest" in text and 'test -s "$CRM_DBT_MANIFEST"' in text
     project = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())["project"]
     production = " ".join(project["dependencies"]).lower()
     for dev_only in ("pgserver", "faker", "pytest", "playwright"):
         assert dev_only not in production, dev_only
-    pins = {re.sub(r"[-_.]+", "-", line.split("==")[0].lower()) for line in (REPO_ROOT / "constraints.txt").read_text().splitlines()
-            if "==" in line}
+    constraints = (REPO_ROOT / "constraints.txt").read_text().splitlines()
+    pins = {re.sub(r"[-_.]+", "-", line.split("==")[0].lower()) for line in constraints if "==" in line}
     for requirement in project["dependencies"]:
         name = re.sub(r"[-_.]+", "-", re.split(r"[<>=\[ ]", requirement, maxsplit=1)[0].lower())
         assert name in pins, f"{name} is not pinned in constraints.txt"

@@ -235,7 +235,9 @@ def train_next_best_product(frame: pd.DataFrame, features: list[str], plan: Spli
     opened = labels.opened_labels(frame, horizon_days, products)
     pop = in_population(frame)
     d = frame["feature_date"].to_numpy()
-    fit_m, cal_m, val_m = np.isin(d, plan.fit_dates) & pop, (d == plan.calibration_date) & pop, (d == plan.validation_date) & pop
+    fit_m = np.isin(d, plan.fit_dates) & pop
+    cal_m = (d == plan.calibration_date) & pop
+    val_m = (d == plan.validation_date) & pop
     final_fit_m = np.isin(d, plan.final_fit_dates) & pop
     validation_models, production_models, popularity = {}, {}, {}
     for p in products:

@@ -255,7 +255,8 @@ def _models(conn: psycopg.Connection, d: date) -> dict[str, Any] | None:
     Read from ``ml.customer_scores`` and ``ml.model_registry`` when the predictions have run.
     """
     out: dict[str, Any] = {}
-    if _exists(conn, "ml.customer_scores") and {"churn_probability", "score_source"} <= _columns(conn, "ml.customer_scores"):
+    if _exists(conn, "ml.customer_scores") and (
+            {"churn_probability", "score_source"} <= _columns(conn, "ml.customer_scores")):
         rows = conn.execute(
             """
             select s.score_source, t.tier_code, t.tier_rank,
@@ -272,7 +273,8 @@ def _models(conn: psycopg.Connection, d: date) -> dict[str, Any] | None:
             out["distribution"] = [
                 {"model": f"churn ({r[0]})", "tier": r[1], "bucket": int(r[3]), "customers": r[4]} for r in rows
             ]
-    if _exists(conn, "ml.model_registry") and {"model_name", "version", "metrics"} <= _columns(conn, "ml.model_registry"):
+    if _exists(conn, "ml.model_registry") and (
+            {"model_name", "version", "metrics"} <= _columns(conn, "ml.model_registry")):
         # The latest version of each model; the model's bytes and feature list stay in the table.
         rows = conn.execute(
             """

@@ -222,7 +222,8 @@ def _campaign_section(data: ReportData, charts: _Charts) -> str:
 def _quality_section(data: ReportData, docs_href: str | None) -> str:
     q = data.quality
     if not q:
-        return "<h2>Data quality 数据质量</h2><p class='fail'>The gate did not run for this date 本日未执行质量检查.</p>"
+        return ("<h2>Data quality 数据质量</h2>"
+                "<p class='fail'>The gate did not run for this date 本日未执行质量检查.</p>")
     verdict = ("<b class='pass'>PASSED 通过</b>" if q["passed"] else "<b class='fail'>FAILED 未通过</b>")
     link = f" · <a href='{_esc(docs_href)}'>Data Docs 数据文档</a>" if docs_href else ""
     out = (f"<h2>Data quality 数据质量</h2><p>Gate 质量门: {verdict} — {_int(q['expectations'])} expectations 检查项, "

@@ -224,8 +224,10 @@ def render_predictions(p: dict) -> list[str]:
     churn = (models.get("churn") or {}).get("metrics") or {}
     if churn:
         m = churn.get("model", {})
-        lines.append(f"  churn v{models['churn']['version']:<3} ROC AUC {_f(m.get('roc_auc'))}  PR AUC {_f(m.get('pr_auc'))}"
-                     f"  top-decile lift {_f(m.get('top_decile_lift'), '.1f')}  (validation {churn.get('validation_rows')}"
+        lines.append(f"  churn v{models['churn']['version']:<3} ROC AUC {_f(m.get('roc_auc'))}"
+                     f"  PR AUC {_f(m.get('pr_auc'))}"
+                     f"  top-decile lift {_f(m.get('top_decile_lift'), '.1f')}"
+                     f"  (validation {churn.get('validation_rows')}"
                      f" customers, {churn.get('leavers_in_validation')} left)")
         for name, r in churn.items():
             if name.startswith(("rule:", "best_single_feature:")):

@@ -20,7 +20,8 @@ log = logging.getLogger(__name__)
 # Each query gives the latest build date a table shows, or null.
 _LATEST_BUILT = {
     "ops.build_state": "select max(as_of_date) from ops.build_state",
-    "marts.mart_customer_tier_history": "select max(greatest(valid_from, valid_to)) from marts.mart_customer_tier_history",
+    "marts.mart_customer_tier_history":
+        "select max(greatest(valid_from, valid_to)) from marts.mart_customer_tier_history",
     "marts.mart_tier_movements": "select max(as_of_date) from marts.mart_tier_movements",
 }
 

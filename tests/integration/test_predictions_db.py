@@ -25,7 +25,8 @@ def write_feature_table(dsn: str, frame: pd.DataFrame) -> None:
     numeric = [c for c in frame.columns if c not in ("feature_date", "customer_id")]
     with psycopg.connect(dsn) as conn:
         conn.execute("create schema if not exists marts")
-        conn.execute("create table marts.mart_customer_features (feature_date date not null, customer_id text not null, "
+        conn.execute("create table marts.mart_customer_features "
+                     "(feature_date date not null, customer_id text not null, "
                      + ", ".join(f"{c} double precision" for c in numeric)
                      + ", primary key (feature_date, customer_id))")
         with conn.cursor().copy(f"copy marts.mart_customer_features (feature_date, customer_id, {', '.join(numeric)}) "
@@ -103,7 +104,8 @@ def test_short_history_falls_back_to_labelled_rule_scores(fresh_db: str):
 
 def test_retention_list_takes_the_largest_expected_profit_lost_up_to_capacity(fresh_db: str):
     d = date(2026, 9, 30)
-    # (customer, churn probability, annual profit): expected loss 0.9x1000=900, 0.1x50000=5000, 0.5x4000=2000, 0.8x100=80
+    # (customer, churn probability, annual profit): expected loss
+    # 0.9x1000=900, 0.1x50000=5000, 0.5x4000=2000, 0.8x100=80
     people = [("A", 0.9, 1000), ("B", 0.1, 50000), ("C", 0.5, 4000), ("D", 0.8, 100)]
     with psycopg.connect(fresh_db) as conn:
         conn.execute("create schema marts")
@@ -115,8 +117,10 @@ def test_retention_list_takes_the_largest_expected_profit_lost_up_to_capacity(fr
         store.ensure_schema(conn)
         registry.ensure_schema(conn)
         for cid, p, profit in people:
-            conn.execute("insert into marts.mart_customer_tier values (%s, %s, 'profit', '', false, %s)", (d, cid, profit))
-            conn.execute("insert into marts.mart_customer_contactability values (%s, 'n', '13800000000', 'phone', true, null)",
+            conn.execute("insert into marts.mart_customer_tier values (%s, %s, 'profit', '', false, %s)",
+                         (d, cid, profit))
+            conn.execute("insert into marts.mart_customer_contactability "
+                         "values (%s, 'n', '13800000000', 'phone', true, null)",
                          (cid,))
             conn.execute("insert into ml.customer_scores (as_of_date, customer_id, score_source, churn_probability, "
                          "churn_reasons_en, churn_reasons_zh) values (%s, %s, 'model', %s, 'r', '原因')", (d, cid, p))

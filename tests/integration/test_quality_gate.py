@@ -473,7 +473,8 @@ def test_export_after_a_passing_gate_refuses_rows_changed_since(dsn: str, tmp_pa
     assert gate(dsn, run_id="run-1").passed
     export_campaign_files(dsn, D, "run-1", tmp_path, [campaign])
     # After the gate: a row the suite would refuse, then the export task retried with the passing run id.
-    execute(dsn, "update exports.campaign_members set mobile = '12345' where as_of_date = %s and customer_id = 'C000002'",
+    execute(dsn, "update exports.campaign_members set mobile = '12345' "
+                 "where as_of_date = %s and customer_id = 'C000002'",
             (D,))
     with pytest.raises(ExportBlocked, match="changed since the gate"):
         export_campaign_files(dsn, D, "run-1", tmp_path, [campaign])

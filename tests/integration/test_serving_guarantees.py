@@ -198,7 +198,8 @@ def test_erasure_reaches_raw_lists_files_and_is_audited(bank, tmp_path: Path):
     # Raw: personal fields nulled in every version, the key and the tombstone kept.
     assert scalar(wh, "select count(*) from raw.corebank__customers where customer_id = %s and (full_name is not null "
                       "or resident_id is not null or birth_date is not null or city is not null)", person) == 0
-    assert scalar(wh, "select count(*) from raw.corebank__contact_details where customer_id = %s and (mobile is not null "
+    assert scalar(wh, "select count(*) from raw.corebank__contact_details "
+                      "where customer_id = %s and (mobile is not null "
                       "or email is not null or address is not null)", person) == 0
     assert scalar(wh, "select count(*) from raw.corebank__customers where customer_id = %s", person) > 0
     # The list table and the files already written.
@@ -214,7 +215,8 @@ def test_erasure_reaches_raw_lists_files_and_is_audited(bank, tmp_path: Path):
     logged = dict(psycopg.connect(wh).execute(
         "select file_format, rows_exported from ops.export_log where as_of_date = %s", (earlier,)).fetchall())
     assert logged == {"csv": 1, "parquet": 1}
-    assert manifest["files"][0]["sha256"] == hashlib.sha256((folder / manifest["files"][0]["path"]).read_bytes()).hexdigest()
+    exported = (folder / manifest["files"][0]["path"]).read_bytes()
+    assert manifest["files"][0]["sha256"] == hashlib.sha256(exported).hexdigest()
     # Audited: one row per customer the erasure changed something for.
     assert scalar(wh, "select count(*) from ops.erasure_log where customer_id = %s and as_of_date = %s",
                   person, D) == 1

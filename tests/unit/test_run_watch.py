@@ -70,7 +70,8 @@ def test_a_new_run_never_reuses_an_earlier_runs_log(tmp_path):
 
 def _spawn_group(argv0: str = "airflow") -> subprocess.Popen:
     # A leader and a grandchild, in a session of their own, as `airflow dags test` runs its tasks.
-    code = "import subprocess, sys, time; subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); time.sleep(300)"
+    code = ("import subprocess, sys, time; "
+            "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(300)']); time.sleep(300)")
     return subprocess.Popen([sys.executable, "-c", code, argv0], start_new_session=True)
 
 

@@ -43,7 +43,8 @@ def _single_signals(pop, acc, feeds, txns) -> dict[str, np.ndarray]:
     balances = {}
     for chunk in holdings.balance_chunks(acc, pop, WINDOW, 17):
         rel = (chunk["balance_date"] - WINDOW.start64).astype(np.int64)
-        deposit = np.isin(holdings.P_TYPE[acc.product[chunk["account_id"].codes]], ["current", "term_deposit", "wealth"])
+        deposit = np.isin(holdings.P_TYPE[acc.product[chunk["account_id"].codes]],
+                          ["current", "term_deposit", "wealth"])
         for when in (days - 91, days - 1):
             sel = (rel == when) & deposit
             c = acc.cust[chunk["account_id"].codes[sel]]

@@ -16,7 +16,8 @@ def crm_alert_probe():
         from python_tasks.quality.gate import GateResult, enforce
 
         enforce(GateResult(passed=False, run_id="probe", as_of_date=business_date(), suites=[], docs_path=None,
-                           failures=[{"suite": "mart_customer_tier", "expectation_type": "expect_column_values_to_not_be_null",
+                           failures=[{"suite": "mart_customer_tier",
+                                      "expectation_type": "expect_column_values_to_not_be_null",
                                       "column": "tier_code", "severity": "critical",
                                       "observed": {"unexpected_count": 3, "element_count": 300}}]))
 
