@@ -53,22 +53,16 @@ run as (
 recomputed_days as (
     -- Stored customer-days to compute again: those of a late balance, and every day of the
     -- customers an account or product change touches (int_account_changes).
-    select
-        customer_id,
-        balance_date
+    select customer_id, balance_date
     from account_days
-    where
-        {{ new_batches_filter(this) }}        {{ new_batches_filter(this) }} and balance_date < (select whole_days_from from run)
+    where {{ new_batches_filter(this) }} and balance_date < (select whole_days_from from run)
     union
-    select
-        changes.customer_id,
-        day::date
+    select changes.customer_id, day::date
     from account_changes as changes
     cross join run
-    cross join
-        lateral generate_series(
-            greatest(changes.from_date, run.first_stored_day), run.whole_days_from - 1, interval '1 day'
-        ) as day
+    cross join lateral generate_series(
+        greatest(changes.from_date, run.first_stored_day), run.whole_days_from - 1, interval '1 day'
+    ) as day
     where {{ new_batches_filter(this, 'changes._logical_date') }}
 ),
 {% endif %}
@@ -84,14 +78,12 @@ balance_rows as (
     select account_day.*
     from recomputed_days
     inner join accounts on recomputed_days.customer_id = accounts.customer_id
-    cross join
-        lateral (
-            select * from account_days
-            where
-                account_days.balance_date = recomputed_days.balance_date
-                and account_days.account_id = accounts.account_id
-            offset 0
-        ) as account_day
+    cross join lateral (
+        select * from account_days
+        where account_days.balance_date = recomputed_days.balance_date
+          and account_days.account_id = accounts.account_id
+        offset 0
+    ) as account_day
     {% endif %}
 ),
 
@@ -117,32 +109,19 @@ all_rows as (
     {% if is_incremental() %}
     union all
     -- A stored day left without a balance: zeros replace what was stored.
-    select
-        stored.customer_id,
-        stored.balance_date,
-        false,
-        0,
-        0,
-        0,
-        0,
-        0,
-        0
+    select stored.customer_id, stored.balance_date, false, 0, 0, 0, 0, 0, 0
     from recomputed_days
-    cross join
-        lateral (
-            select * from {{ this }} as stored
-            where
-                stored.balance_date = recomputed_days.balance_date
-                and stored.customer_id = recomputed_days.customer_id
-            offset 0
-        ) as stored
-    where
-        not exists (
-            select 1 from balance_values
-            where
-                balance_values.customer_id = recomputed_days.customer_id
-                and balance_values.balance_date = recomputed_days.balance_date
-        )
+    cross join lateral (
+        select * from {{ this }} as stored
+        where stored.balance_date = recomputed_days.balance_date
+          and stored.customer_id = recomputed_days.customer_id
+        offset 0
+    ) as stored
+    where not exists (
+        select 1 from balance_values
+        where balance_values.customer_id = recomputed_days.customer_id
+          and balance_values.balance_date = recomputed_days.balance_date
+    )
     {% endif %}
 ),
 
@@ -161,8 +140,7 @@ final as (
         {{ as_of_date() }} as _logical_date
     from all_rows
     where not exists (
-        select 1 from customers
-        where customers.customer_id = all_rows.customer_id and customers.is_erased
+        select 1 from customers where customers.customer_id = all_rows.customer_id and customers.is_erased
     )
 )
 

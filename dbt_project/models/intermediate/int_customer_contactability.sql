@@ -23,7 +23,7 @@ latest_consent as (
         channel,
         consent
     from consent_changes
-    order by customer_id asc, channel asc, changed_at desc, change_id desc
+    order by customer_id, channel, changed_at desc, change_id desc
 ),
 
 consent_by_customer as (
@@ -39,8 +39,7 @@ consent_by_customer as (
 ),
 
 opted_out as (
-    select distinct customer_id from responses
-    where response = 'opted_out'
+    select distinct customer_id from responses where response = 'opted_out'
 ),
 
 final as (
@@ -54,11 +53,10 @@ final as (
             when contacts.do_not_contact then 'do_not_contact'
             when coalesce(consent_by_customer.withdrew_all, false) then 'consent_withdrawn_all'
             when opted_out.customer_id is not null then 'opted_out_by_response'
-            when
-                (contacts.preferred_channel = 'sms' and coalesce(consent_by_customer.withdrew_sms, false))
-                or (contacts.preferred_channel = 'phone' and coalesce(consent_by_customer.withdrew_phone, false))
-                or (contacts.preferred_channel = 'email' and coalesce(consent_by_customer.withdrew_email, false))
-                or (contacts.preferred_channel = 'app' and coalesce(consent_by_customer.withdrew_app, false))
+            when (contacts.preferred_channel = 'sms' and coalesce(consent_by_customer.withdrew_sms, false))
+              or (contacts.preferred_channel = 'phone' and coalesce(consent_by_customer.withdrew_phone, false))
+              or (contacts.preferred_channel = 'email' and coalesce(consent_by_customer.withdrew_email, false))
+              or (contacts.preferred_channel = 'app' and coalesce(consent_by_customer.withdrew_app, false))
                 then 'consent_withdrawn_channel'
             when contacts.preferred_channel = 'email' and contacts.email is null then 'no_email'
         end as suppression_reason

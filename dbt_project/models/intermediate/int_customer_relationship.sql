@@ -26,9 +26,8 @@ open_products as (
         count(*) as open_accounts
     from accounts
     inner join products on accounts.product_code = products.product_code
-    where
-        accounts.opened_on <= {{ as_of_date() }}
-        and (accounts.closed_on is null or accounts.closed_on > {{ as_of_date() }})
+    where accounts.opened_on <= {{ as_of_date() }}
+      and (accounts.closed_on is null or accounts.closed_on > {{ as_of_date() }})
     group by accounts.customer_id
 ),
 
@@ -46,10 +45,8 @@ final as (
         customers.customer_id,
         coalesce(open_products.product_count, 0) as product_count,
         coalesce(open_products.open_accounts, 0) as open_accounts,
-        (
-            extract(year from age({{ as_of_date() }}, customers.onboarded_on)) * 12
-            + extract(month from age({{ as_of_date() }}, customers.onboarded_on))
-        )::integer as tenure_months,
+        (extract(year from age({{ as_of_date() }}, customers.onboarded_on)) * 12
+            + extract(month from age({{ as_of_date() }}, customers.onboarded_on)))::integer as tenure_months,
         extract(year from age({{ as_of_date() }}, customers.birth_date))::integer as age_years,
         {{ as_of_date() }} - last_rm.last_rm_contact_date as days_since_rm_contact
     from customers

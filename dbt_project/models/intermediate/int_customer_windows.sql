@@ -23,15 +23,11 @@ balance_sums as (
         count(*) filter (where balance_days.has_balance) as balance_days,
         sum(balance_days.aum_day_cny) filter (where balance_days.balance_date <= (select earlier_half_end from bounds))
             as earlier_aum_sum_cny,
-        count(*) filter (
-            where balance_days.has_balance and balance_days.balance_date <= (select earlier_half_end from bounds)
-        )
+        count(*) filter (where balance_days.has_balance and balance_days.balance_date <= (select earlier_half_end from bounds))
             as earlier_days,
         sum(balance_days.aum_day_cny) filter (where balance_days.balance_date > (select earlier_half_end from bounds))
             as recent_aum_sum_cny,
-        count(*) filter (
-            where balance_days.has_balance and balance_days.balance_date > (select earlier_half_end from bounds)
-        )
+        count(*) filter (where balance_days.has_balance and balance_days.balance_date > (select earlier_half_end from bounds))
             as recent_days,
         sum(balance_days.deposit_day_cny) filter (where balance_days.balance_date = (select as_of_date from bounds))
             as deposit_day_cny,
@@ -48,9 +44,8 @@ balance_sums as (
     -- The activity window as constants: the planner reads the range by its statistics (a scan of
     -- the table when the window covers most of it); a join to the bounds made it walk the date
     -- index over the window. The warehouse holds no day before first_day: the same range.
-    where
-        balance_days.balance_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
-        and balance_days.balance_date <= {{ as_of_date() }}
+    where balance_days.balance_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
+      and balance_days.balance_date <= {{ as_of_date() }}
     group by balance_days.customer_id
 ),
 
@@ -68,9 +63,8 @@ txn_sums as (
         sum(txn_days.fee_income_cny) as window_fee_income_cny,
         sum(txn_days.channel_cost_cny) as window_channel_cost_cny
     from txn_days
-    where
-        txn_days.txn_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
-        and txn_days.txn_date <= {{ as_of_date() }}
+    where txn_days.txn_date > {{ as_of_date() }} - {{ var('activity_window_days') }}
+      and txn_days.txn_date <= {{ as_of_date() }}
     group by txn_days.customer_id
 ),
 
@@ -89,19 +83,15 @@ figures as (
         -- Trend: average AUM of the recent half of the observed window over the earlier half,
         -- each over the days the customer held a balance.
         (balance_sums.recent_aum_sum_cny / nullif(balance_sums.recent_days, 0))
-        / nullif(balance_sums.earlier_aum_sum_cny / nullif(balance_sums.earlier_days, 0), 0) - 1
+            / nullif(balance_sums.earlier_aum_sum_cny / nullif(balance_sums.earlier_days, 0), 0) - 1
             as balance_trend_pct,
         -- Days between the midpoints of the two halves: the span the trend was measured over.
         greatest(bounds.days_observed / 2.0, 1) as trend_span_days,
         round(balance_sums.interest_margin_cny / bounds.days_observed, 2) as net_interest_margin_cny,
-        round(
-            (balance_sums.wealth_fee_cny + coalesce(txn_sums.window_fee_income_cny, 0) * 365)
-            / bounds.days_observed, 2
-        ) as fee_income_cny,
-        round(
-            (balance_sums.account_cost_cny + coalesce(txn_sums.window_channel_cost_cny, 0) * 365)
-            / bounds.days_observed, 2
-        ) as cost_to_serve_cny,
+        round((balance_sums.wealth_fee_cny + coalesce(txn_sums.window_fee_income_cny, 0) * 365)
+              / bounds.days_observed, 2) as fee_income_cny,
+        round((balance_sums.account_cost_cny + coalesce(txn_sums.window_channel_cost_cny, 0) * 365)
+              / bounds.days_observed, 2) as cost_to_serve_cny,
         txn_sums.last_txn_date,
         txn_sums.txn_count,
         txn_sums.monetary_cny,
@@ -125,13 +115,9 @@ final as (
         -- The trend compounded to a year, bounded: a 30-day blip must not project a hundredfold.
         -- No trend, no projection (greatest() skips nulls: a missing trend would read as -99%).
         -- In double precision: numeric power() with a fractional exponent costs ~10 us a row.
-        case
-            when has_balance_in_window and balance_trend_pct is not null
-                then
-                    least(3, greatest(-1, power(
-                        (1 + greatest(balance_trend_pct, -0.99))::float8,
-                        (365.0 / trend_span_days)::float8
-                    ) - 1))::numeric
+        case when has_balance_in_window and balance_trend_pct is not null then
+            least(3, greatest(-1, power((1 + greatest(balance_trend_pct, -0.99))::float8,
+                                        (365.0 / trend_span_days)::float8) - 1))::numeric
         end as balance_growth_annualised,
         case when has_balance_in_window then net_interest_margin_cny end as net_interest_margin_cny,
         case when has_balance_in_window then fee_income_cny end as fee_income_cny,

@@ -8,7 +8,7 @@ ranked as (
         as_of_date,
         customer_id,
         profit_contribution_cny,
-        row_number() over (order by profit_contribution_cny desc, customer_id asc) as profit_rank,
+        row_number() over (order by profit_contribution_cny desc, customer_id) as profit_rank,
         count(*) over () as customers,
         sum(profit_contribution_cny) over () as total_profit_cny,
         sum(greatest(profit_contribution_cny, 0)) over () as gross_positive_profit_cny

@@ -35,11 +35,7 @@ rm_interactions as (
 ),
 
 gold as (
-    select
-        customer_id,
-        coalesce(person_id, customer_id) as person_id,
-        city,
-        aum_cny
+    select customer_id, coalesce(person_id, customer_id) as person_id, city, aum_cny
     from tier_rules
     where tier_code = 'gold'
 ),
@@ -51,39 +47,28 @@ gold_people as (
         gold.city,
         sum(gold.aum_cny) over (partition by gold.person_id) as person_aum_cny
     from gold
-    order by gold.person_id asc, gold.aum_cny desc, gold.customer_id asc
+    order by gold.person_id, gold.aum_cny desc, gold.customer_id
 ),
 
 last_rm as (
-    select distinct on (gold.person_id)
-        gold.person_id,
-        rm_interactions.rm_id
+    select distinct on (gold.person_id) gold.person_id, rm_interactions.rm_id
     from rm_interactions
     inner join roster on rm_interactions.rm_id = roster.rm_id
     inner join gold on rm_interactions.customer_id = gold.customer_id
-    order by gold.person_id asc, rm_interactions.interaction_ts desc, rm_interactions.interaction_id desc
+    order by gold.person_id, rm_interactions.interaction_ts desc, rm_interactions.interaction_id desc
 ),
 
 previous as (
     -- Yesterday's RM of the person (through any of today's gold numbers; the lowest number wins).
     {% if is_incremental() %}
-    select distinct on (gold.person_id)
-        gold.person_id,
-        book.relationship_manager_id
+    select distinct on (gold.person_id) gold.person_id, book.relationship_manager_id
     from {{ this }} as book
     inner join gold on book.customer_id = gold.customer_id
-    where
-        book.as_of_date = (
-            select max(as_of_date) from {{ this }}
-            where as_of_date < {{ as_of_date() }}
-        )
-        and book.relationship_manager_id in (select rm_id from roster)
+    where book.as_of_date = (select max(as_of_date) from {{ this }} where as_of_date < {{ as_of_date() }})
+      and book.relationship_manager_id in (select rm_id from roster)
     order by gold.person_id, book.customer_id
     {% else %}
-    select
-        null::text as person_id,
-        null::text as relationship_manager_id
-    where false
+    select null::text as person_id, null::text as relationship_manager_id where false
     {% endif %}
 ),
 
@@ -100,11 +85,7 @@ kept as (
 ),
 
 rm_load as (
-    select
-        roster.rm_id,
-        roster.city,
-        roster.capacity,
-        count(kept.person_id) as kept_customers
+    select roster.rm_id, roster.city, roster.capacity, count(kept.person_id) as kept_customers
     from roster
     left join kept on roster.rm_id = kept.relationship_manager_id
     group by roster.rm_id, roster.city, roster.capacity
@@ -114,7 +95,7 @@ to_place as (
     select
         person_id,
         pool,
-        row_number() over (partition by pool order by aum_cny desc, person_id asc) as place_rank
+        row_number() over (partition by pool order by aum_cny desc, person_id) as place_rank
     from (
         select
             gold_people.person_id,
@@ -135,20 +116,13 @@ slots as (
             partition by pool_sizes.pool
             order by (rm_load.kept_customers + slot.k)::numeric / rm_load.capacity, slot.k, rm_load.rm_id
         ) as slot_rank
-    from (select
-        pool,
-        count(*) as customers
-    from to_place
-    group by pool) as pool_sizes
+    from (select pool, count(*) as customers from to_place group by pool) as pool_sizes
     inner join rm_load on pool_sizes.pool in (rm_load.city, '*')
-    cross join lateral generate_series(1, pool_sizes.customers) as slot (k)
+    cross join lateral generate_series(1, pool_sizes.customers) as slot(k)
 ),
 
 placed as (
-    select
-        to_place.person_id,
-        slots.rm_id as relationship_manager_id,
-        'balanced_new' as assignment_reason
+    select to_place.person_id, slots.rm_id as relationship_manager_id, 'balanced_new' as assignment_reason
     from to_place
     inner join slots on to_place.pool = slots.pool and to_place.place_rank = slots.slot_rank
 ),
@@ -166,11 +140,7 @@ final as (
         gold.aum_cny,
         gold.person_id
     from gold
-    left join (
-        select * from kept
-        union all
-        select * from placed
-    ) as assigned
+    left join (select * from kept union all select * from placed) as assigned
         on gold.person_id = assigned.person_id
     left join roster on assigned.relationship_manager_id = roster.rm_id
 )

@@ -65,10 +65,7 @@ final as (
         {{ as_of_date() }} as as_of_date,
         -- The build date before this one (ops.build_state); the day before when none is recorded.
         coalesce(
-            (
-                select max(as_of_date) from build_state
-                where as_of_date < {{ as_of_date() }}
-            ),
+            (select max(as_of_date) from build_state where as_of_date < {{ as_of_date() }}),
             {{ as_of_date() }} - 1
         ) as previous_as_of_date,
         customer_id,

@@ -84,9 +84,8 @@ known as (
         dated.period as date_period
     from dated
     inner join periods
-        on
-            periods.period between dated.period and dated.period + 12
-            and dated.period <= periods.recorded_period
+        on periods.period between dated.period and dated.period + 12
+        and periods.recorded_period >= dated.period
 ),
 
 final as (

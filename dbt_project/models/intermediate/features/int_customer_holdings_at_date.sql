@@ -59,9 +59,8 @@ held as (
         coalesce(accounts.closed_on > feature_dates.feature_date - 90, false) as closed_in_90d
     from feature_dates
     inner join accounts
-        on
-            feature_dates.feature_date >= accounts.opened_on
-            and (accounts.closed_on is null or accounts.closed_on > feature_dates.feature_date - 90)
+        on accounts.opened_on <= feature_dates.feature_date
+        and (accounts.closed_on is null or accounts.closed_on > feature_dates.feature_date - 90)
     inner join products on accounts.product_code = products.product_code
     left join economics on products.product_type = economics.product_type
 ),
@@ -71,23 +70,16 @@ account_balances as (
         held.feature_date,
         held.account_id,
         avg(balances.balance_cny) filter (where balances.balance_date > held.feature_date - 90) as avg_balance_90d,
-        (
-            array_agg(balances.balance_cny order by balances.balance_date desc)
-            filter (where balances.balance_date > held.feature_date - 35)
-        )[1
-        ] as balance_now,
-        (
-            array_agg(balances.balance_cny order by balances.balance_date desc)
-            filter (where balances.balance_date <= held.feature_date - 90)
-        )[1
-        ] as balance_90d_ago
+        (array_agg(balances.balance_cny order by balances.balance_date desc)
+            filter (where balances.balance_date > held.feature_date - 35))[1] as balance_now,
+        (array_agg(balances.balance_cny order by balances.balance_date desc)
+            filter (where balances.balance_date <= held.feature_date - 90))[1] as balance_90d_ago
     from held
     inner join balances
-        on
-            held.account_id = balances.account_id
-            and balances.balance_date > held.feature_date - 125
-            and held.feature_date >= balances.balance_date
-            and (balances.updated_at at time zone 'Asia/Shanghai')::date <= held.feature_date
+        on balances.account_id = held.account_id
+        and balances.balance_date > held.feature_date - 125
+        and balances.balance_date <= held.feature_date
+        and (balances.updated_at at time zone 'Asia/Shanghai')::date <= held.feature_date
     group by held.feature_date, held.account_id
 ),
 
@@ -99,13 +91,10 @@ card_limits as (
         sum(cards.credit_limit_cny) as card_limit
     from feature_dates
     inner join cards
-        on
-            cards.card_type = 'credit'
-            and feature_dates.feature_date >= cards.issued_on
-            and (
-                cards.card_status <> 'closed'
-                or (cards.updated_at at time zone 'Asia/Shanghai')::date > feature_dates.feature_date
-            )
+        on cards.card_type = 'credit'
+        and cards.issued_on <= feature_dates.feature_date
+        and (cards.card_status <> 'closed'
+            or (cards.updated_at at time zone 'Asia/Shanghai')::date > feature_dates.feature_date)
     group by feature_dates.feature_date, cards.customer_id
 ),
 
@@ -124,8 +113,7 @@ per_customer as (
         coalesce(sum(b.balance_90d_ago) filter (where held.balance_side in ('deposit', 'wealth')), 0)
             as deposit_balance_90d_ago,
         coalesce(sum(b.balance_now) filter (where held.product_type = 'wealth'), 0) as wealth_balance,
-        coalesce(sum(b.balance_now) filter (where held.product_type in ('mortgage', 'consumer_loan')), 0)
-            as loan_balance,
+        coalesce(sum(b.balance_now) filter (where held.product_type in ('mortgage', 'consumer_loan')), 0) as loan_balance,
         coalesce(sum(b.balance_now) filter (where held.product_type = 'credit_card'), 0) as card_balance,
         coalesce(sum(
             case held.balance_side
@@ -135,7 +123,7 @@ per_customer as (
             end
         ) * 90 / 365.0, 0) as balance_margin_90d,
         coalesce(sum(held.annual_account_cost_cny) filter (where not coalesce(held.closed_by_date, false)), 0)
-        * 90 / 365.0 as account_cost_90d
+            * 90 / 365.0 as account_cost_90d
     from held
     left join account_balances as b
         on held.feature_date = b.feature_date and held.account_id = b.account_id
@@ -148,9 +136,8 @@ final as (
         coalesce(card_limits.card_limit, 0) as card_limit
     from per_customer
     left join card_limits
-        on
-            per_customer.feature_date = card_limits.feature_date
-            and per_customer.customer_id = card_limits.customer_id
+        on per_customer.feature_date = card_limits.feature_date
+        and per_customer.customer_id = card_limits.customer_id
 )
 
 select * from final

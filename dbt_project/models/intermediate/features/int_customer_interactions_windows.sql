@@ -79,9 +79,8 @@ known as (
         events.is_enquiry
     from feature_dates
     inner join events
-        on
-            feature_dates.feature_date >= events.event_date
-            and feature_dates.feature_date >= events.known_on
+        on events.event_date <= feature_dates.feature_date
+        and events.known_on <= feature_dates.feature_date
 ),
 
 final as (

@@ -34,9 +34,7 @@ keyed as (
 shared_keys as (
     -- Persons with more than one number (about 1 in 100): only they need the survivorship rules;
     -- every other number is its own golden record, taken as it is without aggregating.
-    select person_key from keyed
-    group by person_key
-    having count(*) > 1
+    select person_key from keyed group by person_key having count(*) > 1
 ),
 
 shared as (
@@ -77,21 +75,12 @@ person_profile as (
 person_contact as (
     select
         shared.person_key,
-        (
-            array_agg(contacts.mobile order by contacts.updated_at desc, contacts.customer_id desc)
-            filter (where contacts.mobile is not null)
-        )[1
-        ] as mobile,
-        (
-            array_agg(contacts.email order by contacts.updated_at desc, contacts.customer_id desc)
-            filter (where contacts.email is not null)
-        )[1
-        ] as email,
-        (
-            array_agg(contacts.address order by contacts.updated_at desc, contacts.customer_id desc)
-            filter (where contacts.address is not null)
-        )[1
-        ] as address,
+        (array_agg(contacts.mobile order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.mobile is not null))[1] as mobile,
+        (array_agg(contacts.email order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.email is not null))[1] as email,
+        (array_agg(contacts.address order by contacts.updated_at desc, contacts.customer_id desc)
+            filter (where contacts.address is not null))[1] as address,
         -- The channel of the most recently changed contact record.
         (array_agg(contacts.preferred_channel order by contacts.updated_at desc, contacts.customer_id desc))[1]
             as preferred_channel,
@@ -146,10 +135,7 @@ persons as (
         case when not keyed.is_erased then contacts.do_not_contact end
     from keyed
     left join contacts on keyed.customer_id = contacts.customer_id
-    where not exists (
-        select 1 from shared_keys
-        where shared_keys.person_key = keyed.person_key
-    )
+    where not exists (select 1 from shared_keys where shared_keys.person_key = keyed.person_key)
 ),
 
 final as (

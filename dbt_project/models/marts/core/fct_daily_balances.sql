@@ -31,8 +31,7 @@ latest as (
     select
         batches.*,
         row_number() over (
-            partition by batches.account_id, batches.balance_date
-            order by batches.updated_at desc, batches._loaded_at desc
+            partition by account_id, balance_date order by updated_at desc, _loaded_at desc
         ) as version_rank
     from batches
 ),

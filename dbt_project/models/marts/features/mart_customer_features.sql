@@ -34,10 +34,7 @@ interactions as (
 feature_dates as (
     select planned.feature_date
     from ({{ feature_dates_to_build() }}) as planned
-    where exists (
-        select 1 from holdings
-        where holdings.feature_date = planned.feature_date
-    )
+    where exists (select 1 from holdings where holdings.feature_date = planned.feature_date)
 ),
 
 population as (
@@ -49,13 +46,13 @@ population as (
         customers.onboarded_on,
         customers.birth_date,
         customers.customer_status = 'closed'
-        and (customers.updated_at at time zone 'Asia/Shanghai')::date <= feature_dates.feature_date
+            and (customers.updated_at at time zone 'Asia/Shanghai')::date <= feature_dates.feature_date
             as customer_closed,
         customers.customer_status = 'closed'
-        and (customers.updated_at at time zone 'Asia/Shanghai')::date <= feature_dates.feature_date - 365
+            and (customers.updated_at at time zone 'Asia/Shanghai')::date <= feature_dates.feature_date - 365
             as closed_long_ago
     from feature_dates
-    inner join customers on feature_dates.feature_date >= customers.onboarded_on
+    inner join customers on customers.onboarded_on <= feature_dates.feature_date
 ),
 
 final as (
@@ -78,26 +75,20 @@ final as (
             as txn_count_trend_30d,
         round((coalesce(a.txn_count_90d, 0) + 1.0) / (coalesce(a.txn_count_prior_90d, 0) + 1.0), 4)::numeric(12, 4)
             as txn_count_trend_90d,
-        round((coalesce(a.txn_amount_90d, 0) + 100.0) / (coalesce(a.txn_amount_prior_90d, 0) + 100.0), 4)::numeric(
-            12, 4
-        )
+        round((coalesce(a.txn_amount_90d, 0) + 100.0) / (coalesce(a.txn_amount_prior_90d, 0) + 100.0), 4)::numeric(12, 4)
             as txn_amount_trend_90d,
         coalesce(a.inflow_90d, 0)::numeric(18, 2) as inflow_90d,
         coalesce(a.outflow_90d, 0)::numeric(18, 2) as outflow_90d,
         coalesce(a.salary_credits_90d, 0)::integer as salary_credits_90d,
         {% for channel in ['digital', 'branch', 'atm', 'pos'] %}
-        round(coalesce(a.{{ channel }}_txn_90d, 0) / greatest(coalesce(a.txn_count_90d, 0), 1)::numeric, 4)::numeric(
-            6, 4
-        )
+        round(coalesce(a.{{ channel }}_txn_90d, 0) / greatest(coalesce(a.txn_count_90d, 0), 1)::numeric, 4)::numeric(6, 4)
             as {{ channel }}_share_90d,
         {% endfor %}
         coalesce(h.deposit_balance, 0)::numeric(18, 2) as deposit_balance,
         coalesce(h.wealth_balance, 0)::numeric(18, 2) as wealth_balance,
         (coalesce(h.deposit_balance, 0) - coalesce(h.deposit_balance_90d_ago, 0))::numeric(18, 2)
             as deposit_balance_change_90d,
-        round((coalesce(h.deposit_balance, 0) + 1000) / (coalesce(h.deposit_balance_90d_ago, 0) + 1000), 4)::numeric(
-            14, 4
-        )
+        round((coalesce(h.deposit_balance, 0) + 1000) / (coalesce(h.deposit_balance_90d_ago, 0) + 1000), 4)::numeric(14, 4)
             as deposit_balance_trend_90d,
         coalesce(h.loan_balance, 0)::numeric(18, 2) as loan_balance,
         coalesce(h.card_balance, 0)::numeric(18, 2) as card_balance,
@@ -115,11 +106,8 @@ final as (
         {% endfor %}
         i.days_since_rm_contact::integer as days_since_rm_contact,
         coalesce(a.fee_income_90d, 0)::numeric(18, 2) as fee_income_90d,
-        round(
-            coalesce(h.balance_margin_90d, 0) + coalesce(a.fee_income_90d, 0)
-            - coalesce(h.account_cost_90d, 0) - coalesce(a.channel_cost_90d, 0), 2
-        )::numeric(18, 2
-        ) as profit_90d
+        round(coalesce(h.balance_margin_90d, 0) + coalesce(a.fee_income_90d, 0)
+            - coalesce(h.account_cost_90d, 0) - coalesce(a.channel_cost_90d, 0), 2)::numeric(18, 2) as profit_90d
     from population
     left join activity as a
         on population.feature_date = a.feature_date and population.customer_id = a.customer_id

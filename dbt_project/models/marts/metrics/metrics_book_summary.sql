@@ -31,7 +31,7 @@ final as (
         pareto.loss_making_customers,
         pareto.loss_makers_drain_cny
     from book
-    left join pareto on book.as_of_date = pareto.as_of_date
+    left join pareto on pareto.as_of_date = book.as_of_date
 )
 
 select * from final

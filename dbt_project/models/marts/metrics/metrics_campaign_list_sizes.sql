@@ -38,7 +38,7 @@ final as (
         coalesce(suppressed.suppressed_by_reason, '{}'::jsonb) as suppressed_by_reason
     from sizes
     full outer join suppressed
-        on sizes.as_of_date = suppressed.as_of_date and sizes.campaign_code = suppressed.campaign_code
+        on suppressed.as_of_date = sizes.as_of_date and suppressed.campaign_code = sizes.campaign_code
 )
 
 select * from final

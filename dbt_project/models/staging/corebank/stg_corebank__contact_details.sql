@@ -18,10 +18,7 @@ with source as (
 ),
 
 customers as (
-    select
-        customer_id,
-        is_erased
-    from {{ ref('stg_corebank__customers') }}
+    select customer_id, is_erased from {{ ref('stg_corebank__customers') }}
 ),
 
 final as (
