@@ -89,6 +89,9 @@ def run_dbt(dsn: str, args: list[str], *, as_of_date: date | None = None,
 
 def build(dsn: str, as_of_date: date, *, select: str | None = None) -> dict:
     """Seed, run and test every model for ``as_of_date``. Returns counts from run_results.json."""
+    from python_tasks.exports.audience import ensure_exports_schema
+
+    ensure_exports_schema(dsn)  # the campaign-list views (staging/campaign) read its tables
     args = ["build"]
     if select:
         args += ["--select", select]
