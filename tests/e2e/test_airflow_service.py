@@ -75,6 +75,11 @@ def test_status_lists_every_service_running(service):
     assert Path(state.log_dir).is_relative_to(settings.home)
 
 
+def _feature_rows(endpoints, day) -> int:
+    return scalar(endpoints.warehouse_dsn,
+                  "select count(*) from marts.mart_customer_features where feature_date = %s", day)
+
+
 def test_a_run_triggered_without_a_logical_date_builds_its_business_date(service, manual_run):
     _, endpoints, _, client = service
     run, finished = manual_run
@@ -86,8 +91,9 @@ def test_a_run_triggered_without_a_logical_date_builds_its_business_date(service
     live = scalar(endpoints.source_dsn, "select count(*) from core.customers where not is_deleted")
     graded = scalar(endpoints.warehouse_dsn, "select count(*) from marts.mart_customer_tier")
     assert 0.9 * live < graded <= live
+    # Clustering scores every customer of the date's feature rows (its documented population).
     assert scalar(endpoints.warehouse_dsn, "select count(*) from ml.customer_clusters where as_of_date = %s",
-                  FIRST) == graded
+                  FIRST) == _feature_rows(endpoints, FIRST) > 0
 
 
 def test_backfill_builds_its_dates_in_order_and_rebuilds_a_built_date_idempotently(service, manual_run):
@@ -113,9 +119,9 @@ def test_backfill_builds_its_dates_in_order_and_rebuilds_a_built_date_idempotent
     after = scalar(endpoints.warehouse_dsn, members.replace("count(*), ", "count(*)::text || '/' || "), FIRST)
     assert after == before, "rebuilding a built date changed its campaign lists"
     live = scalar(endpoints.source_dsn, "select count(*) from core.customers where not is_deleted")
-    assert scalar(endpoints.warehouse_dsn, "select count(*) from marts.mart_customer_tier") == live
+    assert 0.9 * live < scalar(endpoints.warehouse_dsn, "select count(*) from marts.mart_customer_tier") <= live
     assert scalar(endpoints.warehouse_dsn, "select count(*) from ml.customer_clusters where as_of_date = %s",
-                  SECOND) == live
+                  SECOND) == _feature_rows(endpoints, SECOND) > 0
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="Debian's chromium is not installed at /usr/bin/chromium")
