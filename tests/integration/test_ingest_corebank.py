@@ -22,7 +22,7 @@ from tests.pgtools import create_database, drop_database
 pytestmark = pytest.mark.integration
 
 END = date(2026, 9, 30)
-SPEC = GenerationSpec(customers=150, days=6, seed=11, end_date=END)
+SPEC = GenerationSpec(customers=600, days=6, seed=11, end_date=END)
 DATES = [END - timedelta(days=i) for i in range(SPEC.days - 1, -1, -1)]
 TABLES_AND_KEYS = {
     "customers": "customer_id", "accounts": "account_id", "transactions": "txn_id",
