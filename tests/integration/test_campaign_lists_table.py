@@ -31,7 +31,7 @@ def marts(fresh_db: str) -> str:
             create schema marts;
             create schema ml;
             create table marts.mart_customer_tier (as_of_date date, customer_id text, tier_code text,
-                reason_codes text, at_risk boolean);
+                reason_codes text, at_risk boolean, profit_contribution_cny numeric);
             create table marts.mart_customer_contactability (customer_id text, full_name text, mobile text,
                 preferred_channel text, is_contactable boolean, suppression_reason text);
             create table ml.customer_clusters (as_of_date date, customer_id text, cluster_id integer);
