@@ -88,10 +88,14 @@ def test_erased_customers_leave_no_personal_data_in_marts(bank):
 
 def test_every_customer_is_in_exactly_one_cluster(bank):
     _, ep, _, _ = bank
-    valued = scalar(ep.warehouse_dsn, "select count(*) from marts.mart_customer_value")
+    # Clustering scores the date's rows of the point-in-time feature table: one cluster each.
+    featured = scalar(ep.warehouse_dsn,
+                      "select count(*) from marts.mart_customer_features where feature_date = %s", RUN_DATE)
+    assert featured > 0
     assert scalar(ep.warehouse_dsn, "select count(*) from ml.customer_clusters where as_of_date = %s",
-                  RUN_DATE) == valued
-    assert scalar(ep.warehouse_dsn, "select count(distinct customer_id) from ml.customer_clusters") == valued
+                  RUN_DATE) == featured
+    assert scalar(ep.warehouse_dsn, "select count(distinct customer_id) from ml.customer_clusters "
+                                    "where as_of_date = %s", RUN_DATE) == featured
     k = scalar(ep.warehouse_dsn, "select count(*) from ml.cluster_profiles where as_of_date = %s", RUN_DATE)
     assert k >= 2
     assert scalar(ep.warehouse_dsn, "select count(*) from ml.cluster_models") >= 1
